@@ -1,0 +1,175 @@
+"""On-disk response cache, so a second identical run makes zero model calls.
+
+diskcache gives us a process-safe store (SQLite + files); we only ever store JSON text, never
+pickles, and treat damage as a miss rather than a crash: a bad entry is deleted, a bad database
+is moved aside and replaced by a fresh one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import diskcache
+from pydantic import ValidationError
+
+from pipeline.llm.base import ChatRequest, ChatResponse
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+# Everything in a request that decides the answer. Not the API key, timeouts or retry settings.
+KEY_FIELDS = (
+    "model",
+    "messages",
+    "schema_name",
+    "response_schema",
+    "temperature",
+    "max_tokens",
+    "seed",
+)
+
+
+def request_key(request: ChatRequest, identity: str) -> str:
+    """sha256 of the canonical JSON of the answer-deciding fields plus the endpoint identity."""
+    fields = request.model_dump(mode="json", include=set(KEY_FIELDS))
+    fields["identity"] = identity
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    """Valid model responses keyed by `request_key`; safe for concurrent runs sharing a dir."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.warnings: list[str] = []
+        self._cache = self._open()
+
+    # ---- public API ---------------------------------------------------------------------------
+
+    @staticmethod
+    def key(request: ChatRequest, identity: str) -> str:
+        return request_key(request, identity)
+
+    def get(self, key: str) -> ChatResponse | None:
+        """A stored response as a hit (zero tokens, zero seconds), or None."""
+        raw = self._guard(lambda: self._cache.get(key), None)
+        if raw is None:
+            return None
+        try:
+            if not isinstance(raw, str):
+                raise ValueError(f"unexpected {type(raw).__name__} value")
+            stored = ChatResponse.model_validate_json(raw)
+        except (ValidationError, ValueError) as exc:
+            self._warn(
+                f"response cache: dropped an unreadable entry {key[:12]} ({exc.__class__.__name__})"
+            )
+            self._guard(lambda: self._cache.delete(key), False)
+            return None
+        return stored.model_copy(
+            update={"cache_hit": True, "prompt_tokens": 0, "completion_tokens": 0, "seconds": 0.0}
+        )
+
+    def set(self, key: str, response: ChatResponse) -> None:
+        """Store `response` as JSON text; only the client decides it is valid enough to keep."""
+        stored = response.model_copy(update={"cache_hit": False})
+        value = stored.model_dump_json()
+        self._guard(lambda: self._cache.set(key, value), False)
+
+    def stats(self) -> dict[str, Any]:
+        entries = self._guard(lambda: len(self._cache), 0)
+        size = self._guard(lambda: int(self._cache.volume()), 0)
+        return {"entries": entries, "size_bytes": size, "directory": str(self.directory)}
+
+    def clear(self) -> int:
+        """Remove every entry; returns how many were removed."""
+        return int(self._guard(lambda: self._cache.clear(), 0))
+
+    def close(self) -> None:
+        self._cache.close()
+
+    def __enter__(self) -> ResponseCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- damage control -----------------------------------------------------------------------
+
+    def _open(self) -> diskcache.Cache:
+        try:
+            cache = diskcache.Cache(str(self.directory))
+            len(cache)  # reads the Settings table: fails fast on a garbage database
+            return cache
+        except sqlite3.DatabaseError as exc:
+            if not _is_corrupt(exc):
+                raise
+            return self._recover(exc)
+
+    def _recover(self, exc: BaseException) -> diskcache.Cache:
+        """Move the damaged directory aside and start afresh: a cache is never worth a crash."""
+        old = getattr(self, "_cache", None)
+        if old is not None:
+            with contextlib.suppress(Exception):  # the database is already broken
+                old.close()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.directory.with_name(f"{self.directory.name}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.directory.with_name(f"{self.directory.name}.corrupt-{stamp}-{n}")
+        try:
+            shutil.move(str(self.directory), str(target))
+            where = f"moved it to {target}"
+        except OSError:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            where = "removed it"
+        self._warn(
+            f"response cache at {self.directory} was unreadable ({_one_line(exc)}); "
+            f"{where} and started a fresh cache"
+        )
+        return diskcache.Cache(str(self.directory))
+
+    def _guard(self, action: Callable[[], _T], fallback: _T) -> _T:
+        """Run a cache operation; on a damaged database recover once and retry, else fall back.
+
+        A locked or failing disk (OperationalError) is not damage: that operation is skipped.
+        """
+        try:
+            return action()
+        except sqlite3.DatabaseError as exc:
+            if not _is_corrupt(exc):
+                self._warn(f"response cache skipped an operation ({_one_line(exc)})")
+                return fallback
+            self._cache = self._recover(exc)
+        try:
+            return action()
+        except sqlite3.DatabaseError as exc:
+            self._warn(f"response cache unusable ({_one_line(exc)}); continuing without it")
+            return fallback
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        log.warning("%s", message)
+
+
+def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """Damage, as opposed to contention or I/O trouble (OperationalError) that may pass."""
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text or "no such table" in text:
+        return True
+    return not isinstance(exc, sqlite3.OperationalError)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

@@ -1,0 +1,164 @@
+"""Structured calls: schema in, validated pydantic object out, with cache and bounded re-asks.
+
+Network retries live in the backend; here a *model* mistake (invalid JSON, schema violation, a
+truncated answer) is answered by showing the model its own output and the validation error.
+Only answers that validate are cached, under the original request's key, so an identical run
+replays them without a single call.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from pipeline.errors import ModelOutputError
+from pipeline.llm.base import Backend, ChatRequest, ChatResponse, Usage
+from pipeline.llm.cache import ResponseCache
+
+T = TypeVar("T", bound=BaseModel)
+
+TRUNCATED = "Your answer was cut off; answer again, shorter, with fewer items."
+CUT_OFF = "answer cut off at the token limit"
+_FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
+
+
+def strip_fences(text: str) -> str:
+    """Small models like to wrap JSON in ```json fences despite being told not to."""
+    match = _FENCE.match(text)
+    return (match.group(1) if match else text).strip()
+
+
+def describe_errors(error: ValidationError, limit: int = 3) -> str:
+    """The first few pydantic errors as one short line a model (and a human) can act on."""
+    parts: list[str] = []
+    for item in error.errors(include_url=False, include_input=False)[:limit]:
+        where = ".".join(str(p) for p in item["loc"]) or "(root)"
+        parts.append(f"{where}: {item['msg']}")
+    more = error.error_count() - limit
+    if more > 0:
+        parts.append(f"and {more} more")
+    return " ".join("; ".join(parts).split())
+
+
+class LLMClient:
+    """The only way stages talk to a model. `total` sums usage over every call it made."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        cache: ResponseCache | None,
+        *,
+        refresh: bool = False,
+        max_reasks: int = 2,
+    ) -> None:
+        self.backend = backend
+        self.cache = cache
+        self.refresh = refresh
+        self.max_reasks = max(0, max_reasks)
+        self.total = Usage()
+
+    def structured(
+        self,
+        messages: list[dict[str, str]],
+        output_type: type[T],
+        *,
+        model: str,
+        temperature: float,
+        max_tokens: int,
+        what: str,
+    ) -> tuple[T, Usage]:
+        """One validated `output_type`, from the cache or the model (re-asked if needed)."""
+        request = ChatRequest(
+            model=model,
+            messages=[dict(m) for m in messages],
+            schema_name=output_type.__name__,
+            response_schema=output_type.model_json_schema(),
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
+        usage = Usage()
+        try:
+            return self._structured(request, output_type, usage, what), usage
+        finally:
+            self.total.add(usage)
+
+    def _structured(self, request: ChatRequest, output_type: type[T], usage: Usage, what: str) -> T:
+        key = self.cache.key(request, self.backend.identity) if self.cache is not None else ""
+        if self.cache is not None and not self.refresh:
+            hit = self.cache.get(key)
+            if hit is not None:
+                parsed, _ = _parse(hit, output_type)
+                if parsed is not None:
+                    usage.cache_hits += 1
+                    return parsed
+                # A stored answer that no longer validates is simply replaced below.
+
+        attempts = 1 + self.max_reasks
+        current = request
+        error = ""
+        last_output = ""
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                usage.reasks += 1
+            response = self.backend.complete(current)
+            usage.calls += 1
+            usage.prompt_tokens += response.prompt_tokens
+            usage.completion_tokens += response.completion_tokens
+            usage.seconds += response.seconds
+            parsed, error = _parse(response, output_type)
+            if parsed is not None:
+                if self.cache is not None:
+                    self.cache.set(key, response)
+                return parsed
+            last_output = response.content
+            current = current.model_copy(
+                update={
+                    "messages": [
+                        *current.messages,
+                        {"role": "assistant", "content": response.content},
+                        {"role": "user", "content": _reask(error, request.schema_name)},
+                    ]
+                }
+            )
+        raise ModelOutputError(
+            f"{what}: model output did not fit {request.schema_name} after {attempts} attempts: "
+            f"{error}",
+            attempts=attempts,
+            last_output=last_output,
+        )
+
+    def close(self) -> None:
+        """Release the backend and the cache; the client is not usable afterwards."""
+        try:
+            self.backend.close()
+        finally:
+            if self.cache is not None:
+                self.cache.close()
+
+
+def _parse(response: ChatResponse, output_type: type[T]) -> tuple[T | None, str]:
+    """(object, "") when the answer validates, else (None, a one-line reason).
+
+    A truncated answer (`finish_reason == "length"`) that still validates is accepted: it is
+    complete by the schema's own standard.
+    """
+    text = strip_fences(response.content)
+    try:
+        return output_type.model_validate_json(text), ""
+    except ValidationError as exc:
+        if response.finish_reason == "length":
+            return None, CUT_OFF
+        if not text:
+            return None, "empty answer"
+        return None, describe_errors(exc)
+
+
+def _reask(error: str, schema_name: str) -> str:
+    if error == CUT_OFF:
+        return TRUNCATED
+    return (
+        f"Your answer did not fit the required {schema_name} JSON schema: {error}. "
+        "Answer again with only the corrected JSON object."
+    )

@@ -1,0 +1,270 @@
+"""Stage 3: the briefing, every sentence resting on the claim groups it cites.
+
+The model writes sentences and names the groups behind each; code then does what a small model
+cannot be trusted to do: a sentence with a name or number absent from its groups' claims is
+regenerated once, then dropped; a contested or single-source sentence without attribution gets
+one; conflicts between sources are stated with every value and its source; a denial is placed
+next to what it denies; article citations come from the groups, never from the model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.grounding import has_attribution, is_boilerplate, unsupported
+from pipeline.schema import (
+    Article,
+    Briefing,
+    BriefingSentence,
+    BriefOutput,
+    Claim,
+    ClaimGroup,
+    ClaimKind,
+    Section,
+    WrittenSentence,
+)
+from pipeline.stages.common import StageContext, defang
+
+MAX_GROUPS_SHOWN = 12
+_LOWER_FIRST = {"the", "a", "an", "this", "that", "these", "those", "there", "it", "his", "her"}
+_CITATION = re.compile(r"\s*(\[(\d+|g\d+)\])+")
+_ATTRIBUTED = {ClaimKind.STATEMENT, ClaimKind.ALLEGATION, ClaimKind.OPINION, ClaimKind.DENIAL}
+
+
+@dataclass
+class BriefResult:
+    briefing: Briefing
+    written: int = 0
+    regenerated: int = 0
+    dropped: int = 0
+    attributed: int = 0
+
+
+def _source_name(article: Article) -> str:
+    return article.outlet or f"article [{article.id}]"
+
+
+def _label(group: ClaimGroup, articles: dict[int, Article]) -> str:
+    """What the model must know about a group to attribute it correctly."""
+    who = ", ".join(group.attributed_to) or ", ".join(
+        _source_name(articles[a]) for a in group.article_ids
+    )
+    parts: list[str] = []
+    if group.kind == ClaimKind.STATEMENT:
+        parts.append(f"said by {who}")
+    elif group.kind == ClaimKind.ALLEGATION:
+        parts.append(f"alleged, per {who}")
+    elif group.kind == ClaimKind.OPINION:
+        parts.append(f"opinion of {who}")
+    elif group.kind == ClaimKind.DENIAL:
+        parts.append(f"denial by {who}")
+    if len(group.article_ids) > 1:
+        parts.append(f"{len(group.article_ids)} sources")
+    else:
+        parts.append(f"single source: {_source_name(articles[group.article_ids[0]])}")
+    for conflict in group.conflicts:
+        values = "; ".join(
+            f"{v.value} per {_source_name(articles[v.article_id])}" for v in conflict.values
+        )
+        parts.append(f"sources disagree on {conflict.what}: {values}")
+    if group.related:
+        parts.append("disputed by " + ", ".join(group.related))
+    return "; ".join(parts)
+
+
+def _importance(group: ClaimGroup) -> tuple[int, int, int]:
+    """Most sources first, then disputes, then article order."""
+    disputed = 0 if group.conflicts or group.related else 1
+    return (-len(group.article_ids), disputed, int(group.id[1:]))
+
+
+def _support(
+    group_ids: list[str], groups: dict[str, ClaimGroup], claims: dict[str, Claim]
+) -> list[str]:
+    texts: list[str] = []
+    for gid in group_ids:
+        group = groups[gid]
+        texts.append(group.statement)
+        for cid in group.claim_ids:
+            texts += [claims[cid].text, claims[cid].quote]
+            if claims[cid].attributed_to:
+                texts.append(claims[cid].attributed_to or "")
+        for conflict in group.conflicts:
+            texts += [v.value for v in conflict.values]
+    return texts
+
+
+def _needs_attribution(group_ids: list[str], groups: dict[str, ClaimGroup]) -> bool:
+    return any(groups[g].kind in _ATTRIBUTED or groups[g].status != "consensus" for g in group_ids)
+
+
+def _who(group_ids: list[str], groups: dict[str, ClaimGroup], articles: dict[int, Article]) -> str:
+    for gid in group_ids:
+        if groups[gid].attributed_to:
+            return groups[gid].attributed_to[0]
+    first = groups[group_ids[0]].article_ids
+    return " and ".join(_source_name(articles[a]) for a in first[:2])
+
+
+_CONNECTOR = re.compile(
+    r"^(furthermore|however|meanwhile|moreover|additionally|notably|also|still|yet|"
+    r"at the same time|in addition|separately|instead),?\s+",
+    re.IGNORECASE,
+)
+
+
+def _attribute(text: str, who: str) -> str:
+    """Prefix "According to X," keeping the sentence readable."""
+    text = _CONNECTOR.sub("", text)
+    first, _, rest = text.partition(" ")
+    if first.lower() in _LOWER_FIRST:
+        first = first.lower()
+    return f"According to {who}, {first} {rest}".rstrip()
+
+
+def _section(group_ids: list[str], groups: dict[str, ClaimGroup]) -> Section:
+    cited = [groups[g] for g in group_ids]
+    if any(g.status == "disputed" for g in cited):
+        return "disputed"
+    if all(g.status == "consensus" and g.kind not in _ATTRIBUTED for g in cited):
+        return "confirmed"
+    return "attributed"
+
+
+def _clean(text: str) -> str:
+    return _CITATION.sub("", text).strip()
+
+
+def _check(
+    sentence: WrittenSentence, groups: dict[str, ClaimGroup], claims: dict[str, Claim]
+) -> tuple[list[str], str | None]:
+    """(known cited group ids, problem) for one written sentence."""
+    cited = [g for g in dict.fromkeys(sentence.groups) if g in groups]
+    text = _clean(sentence.text)
+    if not cited:
+        return cited, "cites no known group"
+    if is_boilerplate(text):
+        return cited, "copies advertising or donation text"
+    missing = unsupported(text, _support(cited, groups, claims))
+    if missing:
+        return cited, ", ".join(str(m) for m in missing) + " not in the cited groups"
+    return cited, None
+
+
+def conflict_sentences(
+    groups: list[ClaimGroup], articles: dict[int, Article]
+) -> list[BriefingSentence]:
+    """One sentence per conflict, with every value and its source: code, not model."""
+    out: list[BriefingSentence] = []
+    for group in groups:
+        for conflict in group.conflicts:
+            values = "; ".join(
+                f"{v.value} according to {_source_name(articles[v.article_id])}"
+                for v in conflict.values
+            )
+            subject = group.statement.rstrip(".")
+            if conflict.what.startswith("age of"):
+                text = f"Sources differ on the {conflict.what}: {values}."
+            else:
+                text = f"Sources differ on the {conflict.what} in \u201c{subject}\u201d: {values}."
+            out.append(
+                BriefingSentence(
+                    text=text,
+                    group_ids=[group.id],
+                    article_ids=sorted({v.article_id for v in conflict.values}),
+                    section="disputed",
+                )
+            )
+    return out
+
+
+def _place_denials(sentences: list[BriefingSentence], groups: dict[str, ClaimGroup]) -> None:
+    """Move each sentence citing a denial right after the last sentence citing what it denies."""
+    for sentence in list(sentences):
+        denied = {
+            r
+            for g in sentence.group_ids
+            if groups[g].kind == ClaimKind.DENIAL
+            for r in groups[g].related
+        }
+        if not denied or denied & set(sentence.group_ids):
+            continue
+        targets = [i for i, s in enumerate(sentences) if denied & set(s.group_ids)]
+        if not targets:
+            continue
+        sentences.remove(sentence)
+        last = max(i for i, s in enumerate(sentences) if denied & set(s.group_ids))
+        sentences.insert(last + 1, sentence)
+
+
+def _fallback_title(articles: list[Article]) -> str:
+    return f"Briefing from {len(articles)} article{'s' if len(articles) != 1 else ''}"
+
+
+def write_briefing(
+    groups: list[ClaimGroup], claims: list[Claim], articles: list[Article], ctx: StageContext
+) -> BriefResult:
+    """Briefing sentences that cite groups; each checked, attributed and placed by code."""
+    by_article = {a.id: a for a in articles}
+    by_group = {g.id: g for g in groups}
+    by_claim = {c.id: c for c in claims}
+    shown = sorted(groups, key=_importance)[:MAX_GROUPS_SHOWN]
+    variables = {
+        "groups": [
+            {
+                "id": g.id,
+                "label": _label(g, by_article),
+                "statement": defang(_CONNECTOR.sub("", g.statement)),
+            }
+            for g in shown
+        ],
+        "articles": [{"id": a.id, "outlet": a.outlet, "title": a.title} for a in articles],
+    }
+    result = BriefResult(briefing=Briefing(title="", sentences=[]))
+    if not groups:
+        result.briefing.title = _fallback_title(articles)
+        return result
+    output = ctx.ask(BriefOutput, "brief: write", feedback=[], **variables)
+    result.written = len(output.sentences)
+    checked = [(s, *_check(s, by_group, by_claim)) for s in output.sentences]
+    failed = [(s, problem) for s, _, problem in checked if problem]
+    kept = [(s, cited) for s, cited, problem in checked if not problem]
+    if failed:
+        feedback = [f'"{_clean(s.text)[:160]}" ({", ".join(s.groups)}): {p}' for s, p in failed]
+        retry = ctx.ask(BriefOutput, "brief: rewrite", feedback=feedback, **variables)
+        result.regenerated = len(failed)
+        already = {_clean(s.text) for s, _ in kept}
+        recovered = 0
+        for sentence in retry.sentences[: len(failed)]:
+            cited, problem = _check(sentence, by_group, by_claim)
+            if problem is None and _clean(sentence.text) not in already:
+                kept.append((sentence, cited))
+                recovered += 1
+        result.dropped = len(failed) - recovered
+    sentences: list[BriefingSentence] = []
+    for written, cited in kept:
+        text = _clean(written.text)
+        if not text.endswith((".", "!", "?", "\u201d", '"')):
+            text += "."
+        if _needs_attribution(cited, by_group) and not has_attribution(
+            text, [s for g in cited for s in by_group[g].attributed_to]
+        ):
+            text = _attribute(text, _who(cited, by_group, by_article))
+            result.attributed += 1
+        sentences.append(
+            BriefingSentence(
+                text=text,
+                group_ids=cited,
+                article_ids=sorted({a for g in cited for a in by_group[g].article_ids}),
+                section=_section(cited, by_group),
+            )
+        )
+    sentences.extend(conflict_sentences(groups, by_article))
+    _place_denials(sentences, by_group)
+    all_support = [t for c in claims for t in (c.text, c.quote)]
+    title = _clean(output.title)
+    if unsupported(title, all_support) or is_boilerplate(title):
+        title = _fallback_title(articles)
+    result.briefing = Briefing(title=title, sentences=sentences, single_source=len(articles) == 1)
+    return result

@@ -1,0 +1,473 @@
+"""Stage 2: group claims across articles; mark consensus, single source and disputes.
+
+Grouping is done by word overlap first, so cost stays linear in the number of claims; the model
+only adjudicates the candidate groups (it names claims that are about a different matter) and
+never rewrites text. Conflicts (different dates, ages, counts for one matter) are found with
+plain rules over the verbatim quotes, and denials are linked to what they deny.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pipeline.conflicts import aged_people, dates_in, display_date, typed_values
+from pipeline.grounding import find_quote, names_in, normalize
+from pipeline.schema import (
+    Article,
+    Claim,
+    ClaimGroup,
+    ClaimKind,
+    Conflict,
+    ConflictValue,
+    GroupStatus,
+    MergeOutput,
+)
+from pipeline.stages.common import StageContext, defang
+
+GROUP_THRESHOLD = 0.28
+SENTENCE_CONFLICT_THRESHOLD = 0.15
+SENTENCE_CONFLICT_CONTEXT = 0.12
+_MONTH_WORDS = {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+    "sept", "oct", "nov", "dec",
+}  # fmt: skip
+DENIAL_LINK_THRESHOLD = 0.12
+MAX_GROUPS_PER_CALL = 40
+_CAUTION = [ClaimKind.ALLEGATION, ClaimKind.OPINION, ClaimKind.DENIAL, ClaimKind.STATEMENT]
+_STOP = set(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "and",
+        "or",
+        "but",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "he",
+        "she",
+        "his",
+        "her",
+        "they",
+        "their",
+        "them",
+        "there",
+        "which",
+        "who",
+        "whom",
+        "what",
+        "when",
+        "where",
+        "while",
+        "after",
+        "before",
+        "over",
+        "about",
+        "into",
+        "than",
+        "then",
+        "also",
+        "not",
+        "no",
+        "said",
+        "says",
+        "told",
+        "according",
+        "would",
+        "could",
+        "may",
+        "might",
+        "will",
+        "can",
+        "did",
+        "does",
+        "do",
+        "reportedly",
+        "reported",
+    ]
+)
+
+
+@dataclass
+class MergeResult:
+    groups: list[ClaimGroup]
+    rule_claims: list[Claim] = field(default_factory=list)
+    candidate_groups: int = 0
+    outliers: int = 0
+    conflicts: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _stem(word: str) -> str:
+    """Crude but language-agnostic: possessive off, then the first six letters
+    ("Russian"/"Russia", "delegation"/"delegate")."""
+    if word.endswith("'s"):
+        word = word[:-2]
+    return word[:6]
+
+
+def _terms(claim: Claim) -> list[str]:
+    words = re.findall(r"[\w']+", normalize(claim.text).lower().replace("\u2019", "'"))
+    return [_stem(w) for w in words if w not in _STOP and len(w) > 1]
+
+
+class _Vectors:
+    """TF-IDF vectors of the claims' own words; rare words (names, topics) weigh most."""
+
+    def __init__(self, claims: list[Claim]) -> None:
+        terms = {c.id: Counter(_terms(c)) for c in claims}
+        df: Counter[str] = Counter()
+        for counts in terms.values():
+            df.update(counts.keys())
+        n = len(claims)
+        self.vectors: dict[str, dict[str, float]] = {}
+        for cid, counts in terms.items():
+            vec = {t: (1 + math.log(k)) * math.log(1 + n / df[t]) for t, k in counts.items()}
+            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+            self.vectors[cid] = {t: v / norm for t, v in vec.items()}
+
+    def sim(self, a: str, b: str) -> float:
+        va, vb = self.vectors[a], self.vectors[b]
+        if len(va) > len(vb):
+            va, vb = vb, va
+        return sum(v * vb.get(t, 0.0) for t, v in va.items())
+
+    def cluster_sim(self, a: list[str], b: list[str]) -> float:
+        return sum(self.sim(x, y) for x in a for y in b) / (len(a) * len(b))
+
+
+def candidate_groups(claims: list[Claim], threshold: float = GROUP_THRESHOLD) -> list[list[str]]:
+    """Greedy average-linkage clustering; a group never holds two claims of one article."""
+    vectors = _Vectors(claims)
+    by_id = {c.id: c for c in claims}
+    clusters: dict[str, list[str]] = {c.id: [c.id] for c in claims}
+    owner = {c.id: c.id for c in claims}
+    pairs = [
+        (vectors.sim(a.id, b.id), a.id, b.id)
+        for i, a in enumerate(claims)
+        for b in claims[i + 1 :]
+        if a.article_id != b.article_id
+    ]
+    for score, a, b in sorted(pairs, reverse=True):
+        if score < threshold:
+            break
+        ka, kb = owner[a], owner[b]
+        if ka == kb:
+            continue
+        ca, cb = clusters[ka], clusters[kb]
+        if {by_id[x].article_id for x in ca} & {by_id[y].article_id for y in cb}:
+            continue
+        if vectors.cluster_sim(ca, cb) < threshold * 0.8:
+            continue
+        ca.extend(cb)
+        for member in cb:
+            owner[member] = ka
+        del clusters[kb]
+    order = {c.id: i for i, c in enumerate(claims)}
+    return sorted(
+        (sorted(members, key=order.__getitem__) for members in clusters.values()),
+        key=lambda m: order[m[0]],
+    )
+
+
+def _conflicts(members: list[Claim]) -> list[Conflict]:
+    """Different typed values for one matter across articles."""
+    by_type: dict[str, dict[int, tuple[set[str], str]]] = {}
+    for claim in members:
+        for what, values in typed_values(claim.quote).items():
+            by_type.setdefault(what, {}).setdefault(claim.article_id, (values, claim.id))
+    conflicts: list[Conflict] = []
+    for what, per_article in by_type.items():
+        if len(per_article) < 2:
+            continue
+        value_sets = [v for v, _ in per_article.values()]
+        if any(a & b for i, a in enumerate(value_sets) for b in value_sets[i + 1 :]):
+            continue  # some articles agree; only fully disjoint values are a clear conflict
+        conflicts.append(
+            Conflict(
+                what=what,
+                values=[
+                    ConflictValue(article_id=aid, value=_show(what, values), claim_id=cid)
+                    for aid, (values, cid) in sorted(per_article.items())
+                ],
+            )
+        )
+    return conflicts
+
+
+def _show(what: str, values: set[str]) -> str:
+    if what == "date":
+        return " / ".join(display_date(v) for v in sorted(values))
+    return " / ".join(sorted(values))
+
+
+def _kind(members: list[Claim]) -> ClaimKind:
+    counts = Counter(c.kind for c in members)
+    top = max(counts.values())
+    tied = [k for k, n in counts.items() if n == top]
+    return next((k for k in _CAUTION if k in tied), tied[0])
+
+
+def _statement(members: list[Claim], vectors: _Vectors) -> str:
+    if len(members) == 1:
+        return members[0].text
+    ids = [c.id for c in members]
+    best = max(members, key=lambda c: sum(vectors.sim(c.id, o) for o in ids if o != c.id))
+    return best.text
+
+
+def _status(article_ids: list[int], conflicts: list[Conflict]) -> GroupStatus:
+    if conflicts:
+        return "disputed"
+    return "consensus" if len(article_ids) > 1 else "single_source"
+
+
+def build_groups(claims: list[Claim], clusters: list[list[str]]) -> list[ClaimGroup]:
+    """Groups from clusters, with conflicts, kinds, status and denial links."""
+    by_id = {c.id: c for c in claims}
+    vectors = _Vectors(claims) if claims else None
+    groups: list[ClaimGroup] = []
+    for n, members_ids in enumerate(clusters, start=1):
+        members = [by_id[i] for i in members_ids]
+        article_ids = sorted({c.article_id for c in members})
+        conflicts = _conflicts(members)
+        assert vectors is not None
+        groups.append(
+            ClaimGroup(
+                id=f"g{n}",
+                statement=_statement(members, vectors),
+                claim_ids=members_ids,
+                article_ids=article_ids,
+                status=_status(article_ids, conflicts),
+                kind=_kind(members),
+                attributed_to=sorted({c.attributed_to for c in members if c.attributed_to}),
+                conflicts=conflicts,
+            )
+        )
+    if vectors is not None:
+        _link_denials(groups, vectors)
+    groups.extend(_age_conflicts(claims, groups))
+    return groups
+
+
+def _link_denials(groups: list[ClaimGroup], vectors: _Vectors) -> None:
+    """A denial disputes the most similar non-denial group: both become 'disputed'."""
+    for denial in (g for g in groups if g.kind == ClaimKind.DENIAL):
+        best, best_score = None, DENIAL_LINK_THRESHOLD
+        for other in groups:
+            if other.kind == ClaimKind.DENIAL or other is denial:
+                continue
+            score = vectors.cluster_sim(denial.claim_ids, other.claim_ids)
+            if score > best_score:
+                best, best_score = other, score
+        if best is not None:
+            denial.related.append(best.id)
+            best.related.append(denial.id)
+            denial.status = best.status = "disputed"
+
+
+def _age_conflicts(claims: list[Claim], groups: list[ClaimGroup]) -> list[ClaimGroup]:
+    """Ages of one person that differ between articles, wherever the claims were grouped."""
+    already = {(v.claim_id, c.what) for g in groups for c in g.conflicts for v in c.values}
+    ages: dict[str, dict[int, tuple[str, Claim]]] = {}
+    for claim in claims:
+        for person, age in aged_people(claim.quote).items():
+            ages.setdefault(person, {}).setdefault(claim.article_id, (age, claim))
+    extra: list[ClaimGroup] = []
+    for person, per_article in ages.items():
+        if len({a for a, _ in per_article.values()}) < 2:
+            continue
+        if all((c.id, "age") in already for _, c in per_article.values()):
+            continue
+        conflict = Conflict(
+            what=f"age of {person.capitalize()}",
+            values=[
+                ConflictValue(article_id=aid, value=age, claim_id=c.id)
+                for aid, (age, c) in sorted(per_article.items())
+            ],
+        )
+        members = [c for _, c in per_article.values()]
+        extra.append(
+            ClaimGroup(
+                id=f"g{len(groups) + len(extra) + 1}",
+                statement=f"The sources give different ages for {person.capitalize()}.",
+                claim_ids=[c.id for c in members],
+                article_ids=sorted(per_article),
+                status="disputed",
+                kind=ClaimKind.FACT,
+                conflicts=[conflict],
+            )
+        )
+    return extra
+
+
+def _rule_claim(article: Article, index: int, number: int) -> Claim:
+    quote = article.sentence_text(index)
+    start, end = article.sentences[index]
+    return Claim(
+        id=f"{article.id}.r{number}",
+        article_id=article.id,
+        text=quote,
+        kind=ClaimKind.FACT,
+        quote=quote,
+        span=find_quote(quote, article.text) or (start, end),
+        entities=sorted(names_in(quote)),
+        origin="rule",
+    )
+
+
+DATE_WINDOW = 7
+
+
+def _date_context(text: str) -> tuple[set[str], set[str]]:
+    """(content words, names) within a few words of each date: what the date is *of*."""
+    words = re.findall(r"[\w'\u2019]+", normalize(text))
+    near: set[int] = set()
+    for i, word in enumerate(words):
+        if dates_in(" ".join(words[max(0, i - 1) : i + 2])) and (
+            word.isdigit() or word.lower().rstrip(".") in _MONTH_WORDS
+        ):
+            near.update(range(max(0, i - DATE_WINDOW), min(len(words), i + DATE_WINDOW + 1)))
+    context = [words[i] for i in sorted(near)]
+    terms = {_stem(w.lower()) for w in context if w.lower() not in _STOP and not w.isdigit()}
+    terms -= _MONTH_WORDS
+    return terms, names_in(" ".join(context))
+
+
+def _same_event(a: Claim, b: Claim) -> bool:
+    """Both dates are of the same thing: shared people near the dates, and shared words."""
+    terms_a, names_a = _date_context(a.quote)
+    terms_b, names_b = _date_context(b.quote)
+    if not names_a & names_b:
+        return False
+    jaccard = len(terms_a & terms_b) / max(1, len(terms_a | terms_b))
+    return jaccard >= SENTENCE_CONFLICT_CONTEXT
+
+
+def sentence_date_conflicts(
+    articles: list[Article], claims: list[Claim], groups: list[ClaimGroup]
+) -> tuple[list[Claim], list[ClaimGroup]]:
+    """Every kept sentence, not only the ones the model picked, is scanned for one event
+    dated differently by two articles (similar words, the same people, disjoint dates)."""
+    by_quote = {(c.article_id, c.quote): c for c in claims}
+    dated: list[Claim] = []
+    for article in articles:
+        for index in range(len(article.sentences)):
+            if dates_in(article.sentence_text(index)):
+                dated.append(_rule_claim(article, index, len(dated) + 1))
+    if len(dated) < 2:
+        return [], []
+    vectors = _Vectors(dated)
+    covered = {
+        frozenset(v.claim_id for v in c.values)
+        for g in groups
+        for c in g.conflicts
+        if c.what == "date"
+    }
+    new_claims: list[Claim] = []
+    new_groups: list[ClaimGroup] = []
+    used: set[str] = set()
+    for i, a in enumerate(dated):
+        for b in dated[i + 1 :]:
+            if a.article_id == b.article_id or a.id in used or b.id in used:
+                continue
+            if dates_in(a.quote) & dates_in(b.quote):
+                continue
+            if vectors.sim(a.id, b.id) < SENTENCE_CONFLICT_THRESHOLD:
+                continue
+            if not _same_event(a, b):
+                continue
+            members = [by_quote.get((c.article_id, c.quote), c) for c in (a, b)]
+            if frozenset(c.id for c in members) in covered:
+                continue
+            used.update((a.id, b.id))
+            for c in members:
+                if c.origin == "rule" and c not in new_claims:
+                    new_claims.append(c)
+            conflicts = _conflicts(members)
+            if not conflicts:
+                continue
+            new_groups.append(
+                ClaimGroup(
+                    id=f"g{len(groups) + len(new_groups) + 1}",
+                    statement=members[0].text,
+                    claim_ids=[c.id for c in members],
+                    article_ids=sorted({c.article_id for c in members}),
+                    status="disputed",
+                    kind=ClaimKind.FACT,
+                    conflicts=conflicts,
+                )
+            )
+    return new_claims, new_groups
+
+
+def merge_claims(claims: list[Claim], articles: list[Article], ctx: StageContext) -> MergeResult:
+    """Claim groups for the story; the model only removes claims that do not belong."""
+    if not claims:
+        return MergeResult(groups=[])
+    clusters = candidate_groups(claims)
+    by_id = {c.id: c for c in claims}
+    multi = [(f"g{i}", members) for i, members in enumerate(clusters, 1) if len(members) > 1]
+    result = MergeResult(groups=[], candidate_groups=len(multi))
+    outliers: set[str] = set()
+    for start in range(0, len(multi), MAX_GROUPS_PER_CALL):
+        batch = multi[start : start + MAX_GROUPS_PER_CALL]
+        shown = [
+            {
+                "id": gid,
+                "claims": [{"id": m, "text": defang(by_id[m].text)} for m in members],
+            }
+            for gid, members in batch
+        ]
+        output = ctx.ask(
+            MergeOutput, f"merge: groups {start + 1}-{start + len(batch)}", groups=shown
+        )
+        valid = dict(batch)
+        for verdict in output.verdicts:
+            members = valid.get(verdict.group, [])
+            remove = [o for o in verdict.outliers if o in members]
+            if len(remove) >= len(members):
+                remove = remove[1:]  # "all are outliers" means the group splits apart
+            outliers.update(remove)
+    result.outliers = len(outliers)
+    final: list[list[str]] = []
+    for members in clusters:
+        kept = [m for m in members if m not in outliers]
+        if kept:
+            final.append(kept)
+        final.extend([m] for m in members if m in outliers)
+    order = {c.id: i for i, c in enumerate(claims)}
+    final.sort(key=lambda m: order[m[0]])
+    result.groups = build_groups(claims, final)
+    result.rule_claims, extra = sentence_date_conflicts(articles, claims, result.groups)
+    result.groups.extend(extra)
+    result.conflicts = sum(len(g.conflicts) for g in result.groups)
+    return result

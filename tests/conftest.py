@@ -1,0 +1,28 @@
+"""Shared fixtures. The fault server is a real HTTP endpoint on 127.0.0.1 (see fault_server.py)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from fault_server import FaultServer
+
+
+@pytest.fixture
+def fault_server() -> Iterator[FaultServer]:
+    """A scriptable OpenAI-compatible server on a free loopback port, closed after the test."""
+    server = FaultServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A loopback URL with nothing listening: every connection is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"

@@ -1,0 +1,228 @@
+"""ResponseCache: stable keys, JSON on disk, zero-token hits, survival of damage and sharing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import diskcache
+import pytest
+from pydantic import SecretStr
+
+from pipeline.llm.base import ChatRequest, ChatResponse
+from pipeline.llm.cache import ResponseCache, request_key
+from pipeline.llm.openai_backend import OpenAIBackend
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"title": {"type": "string"}, "n": {"type": "integer"}},
+    "required": ["title"],
+    "title": "Answer",
+}
+
+
+def make_request(**overrides: object) -> ChatRequest:
+    fields: dict[str, object] = {
+        "model": "m",
+        "messages": [
+            {"role": "system", "content": "Réponds en JSON."},
+            {"role": "user", "content": "Title?"},
+        ],
+        "schema_name": "Answer",
+        "response_schema": SCHEMA,
+        "temperature": 0.0,
+        "max_tokens": 128,
+        "seed": 0,
+    }
+    fields.update(overrides)
+    return ChatRequest.model_validate(fields)
+
+
+def test_key_is_stable_across_dict_order_and_int_float() -> None:
+    a = make_request()
+    reordered = make_request(
+        messages=[{"content": m["content"], "role": m["role"]} for m in a.messages],
+        response_schema=dict(reversed(list(SCHEMA.items()))),
+        temperature=0,
+    )
+    assert request_key(a, "http://x/v1") == request_key(reordered, "http://x/v1")
+    assert len(request_key(a, "http://x/v1")) == 64
+
+
+def test_key_is_stable_across_processes() -> None:
+    code = (
+        "import sys\n"
+        "from pipeline.llm.base import ChatRequest\n"
+        "from pipeline.llm.cache import request_key\n"
+        "print(request_key(ChatRequest.model_validate_json(sys.argv[1]), 'http://x/v1'))\n"
+    )
+    request = make_request()
+    out = subprocess.run(
+        [sys.executable, "-c", code, request.model_dump_json()],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert out.stdout.strip() == request_key(request, "http://x/v1")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"model": "other"},
+        {"messages": [{"role": "user", "content": "Title!"}]},
+        {"response_schema": {**SCHEMA, "required": ["title", "n"]}},
+        {"schema_name": "Other"},
+        {"temperature": 0.7},
+        {"max_tokens": 129},
+        {"seed": 1},
+        {"seed": None},
+    ],
+)
+def test_key_changes_with_anything_that_decides_the_answer(change: dict[str, object]) -> None:
+    assert request_key(make_request(**change), "id") != request_key(make_request(), "id")
+
+
+def test_key_changes_with_identity() -> None:
+    assert request_key(make_request(), "embedded:a:1") != request_key(
+        make_request(), "embedded:b:1"
+    )
+
+
+def test_key_ignores_api_key_and_timeouts() -> None:
+    url = "http://127.0.0.1:9/v1"
+    one = OpenAIBackend(url, SecretStr("sk-one"), timeout=5, structured="json_schema")
+    two = OpenAIBackend(
+        url, None, timeout=600, structured="json_object", max_attempts=9, backoff_base=0.5
+    )
+    assert one.identity == two.identity
+    assert ResponseCache.key(make_request(), one.identity) == ResponseCache.key(
+        make_request(), two.identity
+    )
+
+
+def test_hit_reports_zero_tokens_and_is_stored_as_json(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "c")
+    key = request_key(make_request(), "id")
+    assert cache.get(key) is None
+    cache.set(
+        key,
+        ChatResponse(content='{"title": "t"}', prompt_tokens=90, completion_tokens=12, seconds=3.5),
+    )
+    hit = cache.get(key)
+    assert hit is not None
+    assert hit.content == '{"title": "t"}'
+    assert (hit.cache_hit, hit.prompt_tokens, hit.completion_tokens, hit.seconds) == (
+        True,
+        0,
+        0,
+        0.0,
+    )
+    cache.close()
+    with diskcache.Cache(str(tmp_path / "c")) as raw:
+        value = raw.get(key)
+    assert isinstance(value, str)
+    assert json.loads(value)["prompt_tokens"] == 90
+
+
+def test_stats_and_clear(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "c")
+    for i in range(3):
+        cache.set(request_key(make_request(seed=i), "id"), ChatResponse(content="{}"))
+    stats = cache.stats()
+    assert stats["entries"] == 3 and stats["size_bytes"] > 0
+    assert stats["directory"] == str(tmp_path / "c")
+    assert cache.clear() == 3
+    assert cache.stats()["entries"] == 0
+
+
+@pytest.mark.parametrize(
+    "value", ["not json {", '{"content": 5, "finish_reason": []}', b"\x80\x04"]
+)
+def test_corrupt_entry_is_a_miss_and_deleted(tmp_path: Path, value: object) -> None:
+    key = request_key(make_request(), "id")
+    with diskcache.Cache(str(tmp_path / "c")) as raw:
+        raw.set(key, value)
+    cache = ResponseCache(tmp_path / "c")
+    assert cache.get(key) is None
+    assert cache.stats()["entries"] == 0
+    assert len(cache.warnings) == 1 and "unreadable entry" in cache.warnings[0]
+
+
+def test_garbage_database_is_moved_aside(tmp_path: Path) -> None:
+    directory = tmp_path / "c"
+    cache = ResponseCache(directory)
+    cache.set("k", ChatResponse(content="{}"))
+    cache.close()
+    (directory / "cache.db").write_bytes(b"\x00garbage\xff" * 500)
+
+    fresh = ResponseCache(directory)
+    assert fresh.get("k") is None
+    fresh.set("k2", ChatResponse(content="{}"))
+    assert fresh.get("k2") is not None
+    [warning] = fresh.warnings
+    assert "unreadable" in warning and "started a fresh cache" in warning
+    moved = [p for p in tmp_path.iterdir() if p.name.startswith("c.corrupt-")]
+    assert len(moved) == 1 and (moved[0] / "cache.db").exists()
+
+
+def test_database_damaged_while_open_recovers(tmp_path: Path) -> None:
+    directory = tmp_path / "c"
+    cache = ResponseCache(directory)
+    cache.set("k", ChatResponse(content="{}"))
+    cache.close()  # diskcache reconnects lazily on the next operation
+    (directory / "cache.db").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
+    assert cache.get("k") is None
+    cache.set("k", ChatResponse(content="{}"))
+    assert cache.get("k") is not None
+    assert any("started a fresh cache" in w for w in cache.warnings)
+
+
+WORKER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from pipeline.llm.base import ChatResponse
+    from pipeline.llm.cache import ResponseCache
+
+    directory, me, other, n = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+    cache = ResponseCache(directory)
+    for i in range(n):
+        cache.set(f"{me}-{i}", ChatResponse(content=f'{{"who": "{me}", "i": {i}}}'))
+        cache.get(f"{other}-{i}")
+    cache.close()
+    print("done", len(cache.warnings))
+    """
+)
+
+
+def test_two_processes_share_one_directory(tmp_path: Path) -> None:
+    directory = tmp_path / "shared"
+    n = 60
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(directory), me, other, str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for me, other in (("a", "b"), ("b", "a"))
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert out.strip() == "done 0"
+    cache = ResponseCache(directory)
+    assert cache.stats()["entries"] == 2 * n
+    for who in "ab":
+        for i in range(n):
+            hit = cache.get(f"{who}-{i}")
+            assert hit is not None and json.loads(hit.content) == {"who": who, "i": i}
+    assert cache.warnings == []

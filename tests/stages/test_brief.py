@@ -1,0 +1,156 @@
+from stage_helpers import article, claim, context
+
+from pipeline.schema import ClaimKind
+from pipeline.stages.brief import write_briefing
+from pipeline.stages.merge import build_groups
+
+ARTICLES = [
+    article(1, ["x"], outlet="Kyiv Independent"),
+    article(2, ["y"], outlet="The Independent"),
+    article(3, ["z"], outlet="RBC-Ukraine"),
+]
+G20_1 = claim("1.1", "Maxim Oreshkin will lead the Russian delegation to the G20 summit.")
+G20_2 = claim("2.1", "Oreshkin will head Russia's G20 delegation.")
+FAVOUR = claim(
+    "3.1",
+    "Lavrov has fallen out of favour with Putin.",
+    kind=ClaimKind.ALLEGATION,
+    by="The Moscow Times",
+)
+DENIAL = claim(
+    "1.2",
+    "Peskov said there is nothing true in reports that Lavrov fell out of favour.",
+    kind=ClaimKind.DENIAL,
+    by="Dmitry Peskov",
+)
+CALL_1 = claim(
+    "1.3",
+    "Lavrov and Rubio spoke by phone on October 21.",
+    "Lavrov and Rubio held a phone discussion on October 21.",
+)
+CALL_2 = claim(
+    "2.2",
+    "Lavrov and Rubio spoke by phone on 20 October.",
+    "Lavrov spoke by phone to Rubio on 20 October.",
+)
+CLAIMS = [G20_1, DENIAL, CALL_1, G20_2, CALL_2, FAVOUR]
+GROUPS = build_groups(CLAIMS, [["1.1", "2.1"], ["1.2"], ["1.3", "2.2"], ["3.1"]])
+GID = {g.claim_ids[0]: g.id for g in GROUPS}
+
+
+def _sentence(text, *claim_ids):
+    return {"text": text, "groups": [GID[c] for c in claim_ids]}
+
+
+def test_citations_come_from_the_groups_not_from_the_model():
+    ctx, _ = context(
+        "write_briefing",
+        {
+            "title": "Lavrov and the G20",
+            "sentences": [
+                _sentence("Maxim Oreshkin will lead Russia's G20 delegation [3].", "1.1")
+            ],
+        },
+    )
+    result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
+    first = result.briefing.sentences[0]
+    assert first.text == "Maxim Oreshkin will lead Russia's G20 delegation."
+    assert first.article_ids == [1, 2] and first.section == "confirmed"
+    assert result.briefing.title == "Lavrov and the G20"
+
+
+def test_sentence_with_invented_name_and_number_is_regenerated_once_then_dropped():
+    bad = {
+        "title": "Briefing",
+        "sentences": [
+            _sentence("Oreshkin, 44, and Medvedev will lead the G20 delegation.", "1.1"),
+            _sentence("Maxim Oreshkin will lead the Russian delegation.", "1.1"),
+        ],
+    }
+    still_bad = {
+        "title": "Briefing",
+        "sentences": [_sentence("Medvedev will lead the G20 delegation.", "1.1")],
+    }
+    ctx, backend = context("write_briefing", bad, still_bad)
+    result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
+    assert len(backend.requests) == 2
+    feedback = backend.requests[1].messages[-1]["content"]
+    assert "medvedev" in feedback and "44" in feedback
+    texts = [s.text for s in result.briefing.sentences]
+    assert not any("Medvedev" in t or "44" in t for t in texts)
+    assert result.regenerated == 1 and result.dropped == 1
+
+
+def test_regenerated_sentence_that_passes_is_kept():
+    bad = {
+        "title": "Briefing",
+        "sentences": [_sentence("Oreshkin, 44, leads the delegation.", "1.1")],
+    }
+    fixed = {
+        "title": "Briefing",
+        "sentences": [_sentence("Oreshkin leads the G20 delegation.", "1.1")],
+    }
+    ctx, _ = context("write_briefing", bad, fixed)
+    result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
+    assert result.briefing.sentences[0].text == "Oreshkin leads the G20 delegation."
+    assert result.dropped == 0
+
+
+def test_allegation_stated_as_fact_gets_attribution_and_denial_follows_it():
+    ctx, _ = context(
+        "write_briefing",
+        {
+            "title": "Briefing",
+            "sentences": [
+                _sentence("Peskov said there is nothing true in the reports.", "1.2"),
+                _sentence("Maxim Oreshkin will lead the G20 delegation.", "1.1"),
+                _sentence("Lavrov has fallen out of favour with Putin.", "3.1"),
+            ],
+        },
+    )
+    result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
+    texts = [s.text for s in result.briefing.sentences]
+    allegation = texts.index(
+        "According to The Moscow Times, Lavrov has fallen out of favour with Putin."
+    )
+    denial = texts.index("Peskov said there is nothing true in the reports.")
+    assert denial == allegation + 1
+    assert result.attributed == 1
+    assert result.briefing.sentences[allegation].section == "disputed"
+
+
+def test_conflicting_dates_are_stated_with_each_value_and_source():
+    ctx, _ = context(
+        "write_briefing",
+        {"title": "Briefing", "sentences": [_sentence("Lavrov and Rubio spoke by phone.", "1.3")]},
+    )
+    result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
+    conflict = [s for s in result.briefing.sentences if s.text.startswith("Sources differ")]
+    assert len(conflict) == 1
+    assert "October 21 according to Kyiv Independent" in conflict[0].text
+    assert "October 20 according to The Independent" in conflict[0].text
+    assert conflict[0].article_ids == [1, 2]
+
+
+def test_unknown_groups_and_invented_title_are_handled():
+    answer = {
+        "title": "Medvedev takes over",
+        "sentences": [{"text": "Something happened.", "groups": ["g99"]}],
+    }
+    ctx, _ = context("write_briefing", answer, answer)
+    result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
+    assert result.briefing.title == "Briefing from 3 articles"
+    assert all(s.group_ids for s in result.briefing.sentences)
+    assert "Something happened." not in [s.text for s in result.briefing.sentences]
+
+
+def test_donation_appeal_never_reaches_the_briefing():
+    appeal = {
+        "title": "Briefing",
+        "sentences": [
+            _sentence("Your support helps us to tell the story of the G20 delegation.", "1.1")
+        ],
+    }
+    ctx, _ = context("write_briefing", appeal, appeal)
+    result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
+    assert not any("support" in s.text.lower() for s in result.briefing.sentences)
