@@ -85,7 +85,9 @@ def main() -> None:
     same = cold["briefing"] == warm["briefing"] and cold_md == warm_md
 
     print(f"story: {args.story.name} ({n_articles} articles), model: {args.model}")
-    print(f"cold brief:  {cold_s:7.1f} s  ({sum(s['calls'] for s in report['stages'])} model calls)")
+    print(
+        f"cold brief:  {cold_s:7.1f} s  ({sum(s['calls'] for s in report['stages'])} model calls)"
+    )
     warm_calls = sum(s["calls"] for s in warm_report["stages"])
     print(f"warm brief:  {warm_s:7.1f} s  ({warm_calls} model calls; md re-run {warm_md_s:.1f} s)")
     print(f"warm output identical to cold: {'yes' if same else 'NO'}")

@@ -97,11 +97,18 @@ class Grounding:
     failures: list[GroundingFailure] = field(default_factory=list)
 
 
-def sentence_support(graph: ClaimGraph, group_ids: Iterable[str]) -> list[str]:
-    """Text a sentence may rest on: the text and quote of every claim in its cited groups."""
+def sentence_support(
+    graph: ClaimGraph, group_ids: Iterable[str], article_ids: Iterable[int] = ()
+) -> list[str]:
+    """Text a sentence may rest on: the text and quote of every claim in its cited groups, and
+    the names of the articles it cites (so "according to The Independent" / "article [4]",
+    attribution to the reporting source, is supported by the source's own metadata)."""
     claims = {c.id: c for c in graph.claims}
     groups = {g.id: g for g in graph.groups}
-    support: list[str] = []
+    articles = {a.id: a for a in graph.articles}
+    support: list[str] = [
+        f"{articles[a].outlet or ''} article [{a}]" for a in article_ids if a in articles
+    ]
     for gid in group_ids:
         group = groups.get(gid)
         if group is None:
@@ -118,7 +125,8 @@ def grounding_precision(graph: ClaimGraph) -> Grounding:
     failures: list[GroundingFailure] = []
     sentences = graph.briefing.sentences
     for i, sentence in enumerate(sentences):
-        missing = unsupported(sentence.text, sentence_support(graph, sentence.group_ids))
+        support = sentence_support(graph, sentence.group_ids, sentence.article_ids)
+        missing = unsupported(sentence.text, support)
         if missing:
             failures.append(GroundingFailure(i, sentence.text, [str(m) for m in missing]))
     total = len(sentences)

@@ -15,6 +15,7 @@ from pipeline.config import DEFAULT_LOCAL_MODEL, Settings
 from pipeline.errors import EndpointError, InputError
 from pipeline.llm.base import Backend, Usage
 from pipeline.prompts import load_prompt_set
+from pipeline.salience import rank_sentences
 from pipeline.schema import Claim, ClaimGraph, GroundingReport, RunReport, StageReport
 from pipeline.sources import load_articles
 from pipeline.stages.brief import write_briefing
@@ -23,6 +24,7 @@ from pipeline.stages.extract import extract_claims
 from pipeline.stages.merge import merge_claims
 
 Progress = Callable[[str], None]
+SENTENCES_PER_ARTICLE = 9
 
 
 def model_name(settings: Settings) -> str:
@@ -144,9 +146,10 @@ def run_brief(
     try:
         ctx = StageContext(prompts["extract_claims"], client, model)
         claims: list[Claim] = []
+        salient = rank_sentences(articles, SENTENCES_PER_ARTICLE)
         with _stage(report, "extract", ctx):
             for n, article in enumerate(articles, start=1):
-                result = extract_claims(article, ctx)
+                result = extract_claims(article, ctx, salient[article.id])
                 claims.extend(result.claims)
                 grounding.claims_extracted += result.extracted
                 grounding.claim_reasks += result.reasks

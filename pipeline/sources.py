@@ -60,6 +60,9 @@ META_ALIASES = {
 TEXT_FIELDS = ("text", "content", "body")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Files above this are skipped before reading; `max_chars` truncates what is read."""
+MAX_CHARS = 200_000
+"""Default `max_chars`: an article's text is cut (at a sentence end) to at most this, with a
+warning. Longer than any news article; keeps one runaway file from swamping the model."""
 DUPLICATE_SHARE = 0.9
 BINARY_SHARE = 0.05
 """A decoded file with more than this share of control characters is binary, not text."""
@@ -150,7 +153,7 @@ class _Candidate:
     norm_sentences: list[str] = field(default_factory=list)
 
 
-def load_articles(folder: Path, *, max_chars: int = 200_000) -> LoadResult:
+def load_articles(folder: Path, *, max_chars: int = MAX_CHARS) -> LoadResult:
     """Read every article file in `folder`; raise `InputError` only if none is usable."""
     folder = Path(folder)
     if not folder.exists():

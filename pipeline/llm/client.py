@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from pipeline.errors import ModelOutputError
+from pipeline.errors import EndpointError, ModelOutputError
 from pipeline.llm.base import Backend, ChatRequest, ChatResponse, Usage
 from pipeline.llm.cache import ResponseCache
 
@@ -102,7 +102,11 @@ class LLMClient:
         for attempt in range(1, attempts + 1):
             if attempt > 1:
                 usage.reasks += 1
-            response = self.backend.complete(current)
+            try:
+                response = self.backend.complete(current)
+            except EndpointError as exc:
+                # The backend knows the endpoint, not the task: say which stage and article.
+                raise EndpointError(f"{what}: {exc}") from exc
             usage.calls += 1
             usage.prompt_tokens += response.prompt_tokens
             usage.completion_tokens += response.completion_tokens

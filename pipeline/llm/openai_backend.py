@@ -43,6 +43,11 @@ from pipeline.llm.base import ChatRequest, ChatResponse
 
 log = logging.getLogger(__name__)
 
+BACKOFF_BASE = 1.0
+"""Seconds of the first retry wait (doubling, with as much jitter), unless passed explicitly."""
+BACKOFF_MAX = 20.0
+"""Longest single wait between retries, unless passed explicitly."""
+
 StructuredFormat = Literal["json_schema", "json_object"]
 
 _TOKEN_PATTERNS = (
@@ -127,8 +132,8 @@ class OpenAIBackend:
         structured: StructuredFormat,
         identity: str | None = None,
         max_attempts: int = 4,
-        backoff_base: float = 1.0,
-        backoff_max: float = 20.0,
+        backoff_base: float | None = None,
+        backoff_max: float | None = None,
         retry_after_cap: float = 30.0,
         max_elapsed: float | None = None,
     ) -> None:
@@ -139,6 +144,9 @@ class OpenAIBackend:
         self._structured: StructuredFormat = structured
         self._identity = identity or base_url.rstrip("/")
         self._max_attempts = max(1, max_attempts)
+        # Module defaults are read here, not at import, so tests can shorten every wait.
+        backoff_base = BACKOFF_BASE if backoff_base is None else backoff_base
+        backoff_max = BACKOFF_MAX if backoff_max is None else backoff_max
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
         self._retry_after_cap = retry_after_cap

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.grounding import has_attribution, is_boilerplate, unsupported
+from pydantic import Field, create_model
+
+from pipeline.grounding import has_attribution, is_boilerplate, names_in, unsupported
 from pipeline.schema import (
     Article,
     Briefing,
@@ -27,6 +29,7 @@ from pipeline.schema import (
 from pipeline.stages.common import StageContext, defang
 
 MAX_GROUPS_SHOWN = 12
+MIN_SENTENCES = 6
 _LOWER_FIRST = {"the", "a", "an", "this", "that", "these", "those", "there", "it", "his", "her"}
 _CITATION = re.compile(r"\s*(\[(\d+|g\d+)\])+")
 _ATTRIBUTED = {ClaimKind.STATEMENT, ClaimKind.ALLEGATION, ClaimKind.OPINION, ClaimKind.DENIAL}
@@ -100,11 +103,12 @@ def _needs_attribution(group_ids: list[str], groups: dict[str, ClaimGroup]) -> b
 
 
 def _who(group_ids: list[str], groups: dict[str, ClaimGroup], articles: dict[int, Article]) -> str:
-    for gid in group_ids:
-        if groups[gid].attributed_to:
-            return groups[gid].attributed_to[0]
-    first = groups[group_ids[0]].article_ids
-    return " and ".join(_source_name(articles[a]) for a in first[:2])
+    """The outlets that report it: always true, unlike a speaker guessed by a small model."""
+    ids = sorted({a for g in group_ids for a in groups[g].article_ids})
+    names = list(dict.fromkeys(_source_name(articles[a]) for a in ids))
+    if len(names) > 2:
+        return f"{names[0]} and {len(names) - 1} other sources"
+    return " and ".join(names)
 
 
 _CONNECTOR = re.compile(
@@ -118,7 +122,7 @@ def _attribute(text: str, who: str) -> str:
     """Prefix "According to X," keeping the sentence readable."""
     text = _CONNECTOR.sub("", text)
     first, _, rest = text.partition(" ")
-    if first.lower() in _LOWER_FIRST:
+    if first.lower() in _LOWER_FIRST or (first.lower() not in names_in(first) and first.isalpha()):
         first = first.lower()
     return f"According to {who}, {first} {rest}".rstrip()
 
@@ -152,6 +156,12 @@ def _check(
     return cited, None
 
 
+def _short(group: ClaimGroup, words: int = 12) -> str:
+    """The start of a group's statement, enough to say what a conflict is about."""
+    parts = _CONNECTOR.sub("", group.statement).rstrip(".").split()
+    return " ".join(parts[:words]) + ("\u2026" if len(parts) > words else "")
+
+
 def conflict_sentences(
     groups: list[ClaimGroup], articles: dict[int, Article]
 ) -> list[BriefingSentence]:
@@ -163,11 +173,10 @@ def conflict_sentences(
                 f"{v.value} according to {_source_name(articles[v.article_id])}"
                 for v in conflict.values
             )
-            subject = group.statement.rstrip(".")
             if conflict.what.startswith("age of"):
                 text = f"Sources differ on the {conflict.what}: {values}."
             else:
-                text = f"Sources differ on the {conflict.what} in \u201c{subject}\u201d: {values}."
+                text = f"Sources differ on the {conflict.what} of \u201c{_short(group)}\u201d: {values}."
             out.append(
                 BriefingSentence(
                     text=text,
@@ -198,6 +207,23 @@ def _place_denials(sentences: list[BriefingSentence], groups: dict[str, ClaimGro
         sentences.insert(last + 1, sentence)
 
 
+def _output_type(groups_shown: int) -> type[BriefOutput]:
+    """BriefOutput asking for at least a few sentences: small models otherwise stop after two.
+
+    The minimum is only in the JSON schema sent (a grammar-constrained server enforces it);
+    validation stays lenient, so an endpoint that writes fewer sentences is not failed for it.
+    """
+    minimum = min(MIN_SENTENCES, groups_shown)
+    return create_model(
+        "BriefOutput",
+        __base__=BriefOutput,
+        sentences=(
+            list[WrittenSentence],
+            Field(max_length=14, json_schema_extra={"minItems": minimum}),
+        ),
+    )
+
+
 def _fallback_title(articles: list[Article]) -> str:
     return f"Briefing from {len(articles)} article{'s' if len(articles) != 1 else ''}"
 
@@ -225,7 +251,7 @@ def write_briefing(
     if not groups:
         result.briefing.title = _fallback_title(articles)
         return result
-    output = ctx.ask(BriefOutput, "brief: write", feedback=[], **variables)
+    output = ctx.ask(_output_type(len(shown)), "brief: write", feedback=[], **variables)
     result.written = len(output.sentences)
     checked = [(s, *_check(s, by_group, by_claim)) for s in output.sentences]
     failed = [(s, problem) for s, _, problem in checked if problem]

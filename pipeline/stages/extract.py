@@ -32,10 +32,10 @@ def _claim_text(item: ExtractedClaim, article: Article) -> str:
     return text if len(text) >= 3 else article.sentence_text(item.sentence - 1)
 
 
-def _problem(item: ExtractedClaim, article: Article) -> tuple[str, str] | None:
+def _problem(item: ExtractedClaim, article: Article, shown: set[int]) -> tuple[str, str] | None:
     """(reason, message) if the claim cannot be kept as it is, else None."""
-    if item.sentence > len(article.sentences):
-        return "bad_sentence", f"sentence {item.sentence} does not exist"
+    if item.sentence > len(article.sentences) or item.sentence not in shown:
+        return "bad_sentence", f"sentence {item.sentence} is not one of the numbered sentences"
     quote = article.sentence_text(item.sentence - 1)
     text = _claim_text(item, article)
     if is_boilerplate(text):
@@ -90,9 +90,16 @@ def _to_claim(item: ExtractedClaim, article: Article, number: int) -> Claim:
     )
 
 
-def extract_claims(article: Article, ctx: StageContext) -> ExtractResult:
-    """Claims of one article; ungrounded ones are re-asked once, then dropped."""
-    sentences = [defang(article.sentence_text(i)) for i in range(len(article.sentences))]
+def extract_claims(
+    article: Article, ctx: StageContext, selected: list[int] | None = None
+) -> ExtractResult:
+    """Claims of one article; ungrounded ones are re-asked once, then dropped.
+
+    `selected` limits the sentences shown to the model (0-based indices, e.g. the salient
+    ones); they keep their numbers in the article so answers map back unambiguously.
+    """
+    indices = list(range(len(article.sentences))) if selected is None else selected
+    sentences = [{"n": i + 1, "text": defang(article.sentence_text(i))} for i in indices]
     what = f"extract: article {article.id} ({article.label})"
     variables = {
         "article_id": article.id,
@@ -100,9 +107,12 @@ def extract_claims(article: Article, ctx: StageContext) -> ExtractResult:
         "date": article.date,
         "sentences": sentences,
     }
+    shown = {i + 1 for i in indices}
     output = ctx.ask(ExtractOutput, what, feedback=[], **variables)
     result = ExtractResult(claims=[], extracted=len(output.claims))
-    problems = {i: p for i, item in enumerate(output.claims) if (p := _problem(item, article))}
+    problems = {
+        i: p for i, item in enumerate(output.claims) if (p := _problem(item, article, shown))
+    }
     items = list(output.claims)
     if problems:
         feedback = [
@@ -112,7 +122,7 @@ def extract_claims(article: Article, ctx: StageContext) -> ExtractResult:
         retry = ctx.ask(ExtractOutput, what, feedback=feedback, **variables)
         result.reasks += 1
         items = list(retry.claims)
-        problems = {i: p for i, item in enumerate(items) if (p := _problem(item, article))}
+        problems = {i: p for i, item in enumerate(items) if (p := _problem(item, article, shown))}
     seen: set[tuple[int, str]] = set()
     for i, item in enumerate(items):
         if i in problems:

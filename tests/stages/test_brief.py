@@ -111,7 +111,7 @@ def test_allegation_stated_as_fact_gets_attribution_and_denial_follows_it():
     result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
     texts = [s.text for s in result.briefing.sentences]
     allegation = texts.index(
-        "According to The Moscow Times, Lavrov has fallen out of favour with Putin."
+        "According to RBC-Ukraine, Lavrov has fallen out of favour with Putin."
     )
     denial = texts.index("Peskov said there is nothing true in the reports.")
     assert denial == allegation + 1
