@@ -102,7 +102,8 @@ def main() -> None:
     print(f"extraction completion tokens per article: {per_article:.0f}")
     g = report["grounding"]
     print(
-        f"claims kept {g['claims_kept']}/{g['claims_extracted']}, conflicts {g['conflicts_found']}, "
+        f"claims kept {g['claims_kept']}/{g['claims_extracted']}, "
+        f"conflicts {g['conflicts_found']}, "
         f"briefing sentences {len(cold['briefing']['sentences'])} "
         f"({g['sentences_dropped']} dropped, {g['sentences_attributed']} attributed by code)"
     )

@@ -33,6 +33,7 @@ MIN_SENTENCES = 6
 _LOWER_FIRST = {"the", "a", "an", "this", "that", "these", "those", "there", "it", "his", "her"}
 _CITATION = re.compile(r"\s*(\[(\d+|g\d+)\])+")
 _ATTRIBUTED = {ClaimKind.STATEMENT, ClaimKind.ALLEGATION, ClaimKind.OPINION, ClaimKind.DENIAL}
+_CONTESTED = {ClaimKind.ALLEGATION, ClaimKind.OPINION, ClaimKind.DENIAL}
 
 
 @dataclass
@@ -98,8 +99,17 @@ def _support(
     return texts
 
 
-def _needs_attribution(group_ids: list[str], groups: dict[str, ClaimGroup]) -> bool:
-    return any(groups[g].kind in _ATTRIBUTED or groups[g].status != "consensus" for g in group_ids)
+def _needs_attribution(
+    group_ids: list[str], groups: dict[str, ClaimGroup], claims: dict[str, Claim]
+) -> bool:
+    """Anything but an uncontested, multi-source reported fact says who claims it."""
+    for gid in group_ids:
+        group = groups[gid]
+        if group.kind in _ATTRIBUTED or group.status != "consensus":
+            return True
+        if any(claims[c].kind in _CONTESTED for c in group.claim_ids if c in claims):
+            return True
+    return False
 
 
 def _who(group_ids: list[str], groups: dict[str, ClaimGroup], articles: dict[int, Article]) -> str:
@@ -140,6 +150,36 @@ def _clean(text: str) -> str:
     return _CITATION.sub("", text).strip()
 
 
+_WORD = re.compile(r"[\w'\u2019]+")
+_FUNCTION_WORDS = set(
+    """a an the of to in on at by for from with and or but as is are was were be been has have
+    had that this these those it its he she his her they their there which who what when
+    according said says""".split()
+)
+MIN_CITATION_OVERLAP = 0.2
+
+
+def _terms(text: str) -> set[str]:
+    words = _WORD.findall(text.lower())
+    return {w[:6] for w in words if w not in _FUNCTION_WORDS and len(w) > 1}
+
+
+def _prune_citations(
+    text: str, cited: list[str], groups: dict[str, ClaimGroup], claims: dict[str, Claim]
+) -> list[str]:
+    """Keep the groups the sentence actually draws on; small models list extra ones."""
+    words = _terms(text)
+    if len(cited) < 2 or not words:
+        return cited
+    overlap = {}
+    for gid in cited:
+        support = " ".join(_support([gid], groups, claims))
+        overlap[gid] = len(words & _terms(support)) / len(words)
+    best = max(overlap.values())
+    kept = [g for g in cited if overlap[g] >= max(MIN_CITATION_OVERLAP, best / 2)]
+    return kept or [max(cited, key=overlap.__getitem__)]
+
+
 def _check(
     sentence: WrittenSentence, groups: dict[str, ClaimGroup], claims: dict[str, Claim]
 ) -> tuple[list[str], str | None]:
@@ -148,6 +188,7 @@ def _check(
     text = _clean(sentence.text)
     if not cited:
         return cited, "cites no known group"
+    cited = _prune_citations(text, cited, groups, claims)
     if is_boilerplate(text):
         return cited, "copies advertising or donation text"
     missing = unsupported(text, _support(cited, groups, claims))
@@ -176,7 +217,8 @@ def conflict_sentences(
             if conflict.what.startswith("age of"):
                 text = f"Sources differ on the {conflict.what}: {values}."
             else:
-                text = f"Sources differ on the {conflict.what} of \u201c{_short(group)}\u201d: {values}."
+                subject = _short(group)
+                text = f"Sources differ on the {conflict.what} of \u201c{subject}\u201d: {values}."
             out.append(
                 BriefingSentence(
                     text=text,
@@ -273,7 +315,7 @@ def write_briefing(
         text = _clean(written.text)
         if not text.endswith((".", "!", "?", "\u201d", '"')):
             text += "."
-        if _needs_attribution(cited, by_group) and not has_attribution(
+        if _needs_attribution(cited, by_group, by_claim) and not has_attribution(
             text, [s for g in cited for s in by_group[g].attributed_to]
         ):
             text = _attribute(text, _who(cited, by_group, by_article))

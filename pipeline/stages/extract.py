@@ -8,6 +8,7 @@ re-asked once with the reason, then dropped and counted.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -15,6 +16,11 @@ from pipeline.grounding import find_quote, is_boilerplate, names_in, numbers_in,
 from pipeline.schema import Article, Claim, ClaimKind, ExtractedClaim, ExtractOutput
 from pipeline.stages.common import StageContext, defang
 
+_DENIAL_CUES = re.compile(
+    r"\b(den(y|ies|ied|ial)|dismiss(ed|es)?|reject(ed|s)?|refut(e|ed|es)|rebuff(ed)?|"
+    r"nothing true|completely false|utter nonsense|not true|untrue|baseless)\b",
+    re.IGNORECASE,
+)
 ATTRIBUTED_KINDS = {ClaimKind.STATEMENT, ClaimKind.ALLEGATION, ClaimKind.DENIAL, ClaimKind.OPINION}
 
 
@@ -75,13 +81,16 @@ def _to_claim(item: ExtractedClaim, article: Article, number: int) -> Claim:
     # is the same either way.
     span = find_quote(quote, article.text) or (start, end)
     source = _checked_source(item, article)
-    if item.kind in ATTRIBUTED_KINDS and source is None:
+    kind = item.kind
+    if kind in (ClaimKind.STATEMENT, ClaimKind.FACT) and _DENIAL_CUES.search(quote):
+        kind = ClaimKind.DENIAL  # small models call most quotes "statement"
+    if kind in ATTRIBUTED_KINDS and source is None:
         source = article.outlet
     return Claim(
         id=f"{article.id}.{number}",
         article_id=article.id,
         text=_claim_text(item, article),
-        kind=item.kind,
+        kind=kind,
         attributed_to=source,
         quote=quote,
         span=span,
@@ -114,7 +123,9 @@ def extract_claims(
         i: p for i, item in enumerate(output.claims) if (p := _problem(item, article, shown))
     }
     items = list(output.claims)
-    if problems:
+    # Only invented names or numbers are worth a second call; a bad sentence number or a
+    # copied appeal is simply dropped.
+    if any(reason == "ungrounded" for reason, _ in problems.values()):
         feedback = [
             f'claim {i + 1} ("{_claim_text(items[i], article)[:80]}"): {message}'
             for i, (_, message) in problems.items()

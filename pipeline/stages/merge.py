@@ -39,80 +39,10 @@ DENIAL_LINK_THRESHOLD = 0.12
 MAX_GROUPS_PER_CALL = 40
 _CAUTION = [ClaimKind.ALLEGATION, ClaimKind.OPINION, ClaimKind.DENIAL, ClaimKind.STATEMENT]
 _STOP = set(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "from",
-        "with",
-        "and",
-        "or",
-        "but",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "has",
-        "have",
-        "had",
-        "that",
-        "this",
-        "these",
-        "those",
-        "it",
-        "its",
-        "he",
-        "she",
-        "his",
-        "her",
-        "they",
-        "their",
-        "them",
-        "there",
-        "which",
-        "who",
-        "whom",
-        "what",
-        "when",
-        "where",
-        "while",
-        "after",
-        "before",
-        "over",
-        "about",
-        "into",
-        "than",
-        "then",
-        "also",
-        "not",
-        "no",
-        "said",
-        "says",
-        "told",
-        "according",
-        "would",
-        "could",
-        "may",
-        "might",
-        "will",
-        "can",
-        "did",
-        "does",
-        "do",
-        "reportedly",
-        "reported",
-    ]
+    """a an the of to in on at by for from with and or but as is are was were be been being has
+    have had that this these those it its he she his her they their them there which who whom
+    what when where while after before over about into than then also not no said says told
+    according would could may might will can did does do reportedly reported""".split()
 )
 
 
@@ -429,6 +359,54 @@ def sentence_date_conflicts(
     return new_claims, new_groups
 
 
+def sentence_age_conflicts(
+    articles: list[Article], claims: list[Claim], groups: list[ClaimGroup]
+) -> tuple[list[Claim], list[ClaimGroup]]:
+    """Ages of one person that differ between articles, found in every kept sentence."""
+    already = {c.what for g in groups for c in g.conflicts if c.what.startswith("age of")}
+    by_quote = {(c.article_id, c.quote): c for c in claims}
+    found: dict[str, dict[int, tuple[str, Claim]]] = {}
+    number = 0
+    for article in articles:
+        for index in range(len(article.sentences)):
+            people = aged_people(article.sentence_text(index))
+            if not people:
+                continue
+            number += 1
+            sentence = _rule_claim(article, index, 1000 + number)
+            claim = by_quote.get((article.id, sentence.quote), sentence)
+            for person, age in people.items():
+                found.setdefault(person, {}).setdefault(article.id, (age, claim))
+    new_claims: list[Claim] = []
+    new_groups: list[ClaimGroup] = []
+    for person, per_article in found.items():
+        what = f"age of {person.capitalize()}"
+        if len({age for age, _ in per_article.values()}) < 2 or what in already:
+            continue
+        members = [c for _, c in per_article.values()]
+        new_claims += [c for c in members if c.origin == "rule" and c not in new_claims]
+        new_groups.append(
+            ClaimGroup(
+                id=f"g{len(groups) + len(new_groups) + 1}",
+                statement=f"The sources give different ages for {person.capitalize()}.",
+                claim_ids=[c.id for c in members],
+                article_ids=sorted(per_article),
+                status="disputed",
+                kind=ClaimKind.FACT,
+                conflicts=[
+                    Conflict(
+                        what=what,
+                        values=[
+                            ConflictValue(article_id=aid, value=age, claim_id=c.id)
+                            for aid, (age, c) in sorted(per_article.items())
+                        ],
+                    )
+                ],
+            )
+        )
+    return new_claims, new_groups
+
+
 def merge_claims(claims: list[Claim], articles: list[Article], ctx: StageContext) -> MergeResult:
     """Claim groups for the story; the model only removes claims that do not belong."""
     if not claims:
@@ -469,5 +447,9 @@ def merge_claims(claims: list[Claim], articles: list[Article], ctx: StageContext
     result.groups = build_groups(claims, final)
     result.rule_claims, extra = sentence_date_conflicts(articles, claims, result.groups)
     result.groups.extend(extra)
+    known = claims + result.rule_claims
+    age_claims, age_groups = sentence_age_conflicts(articles, known, result.groups)
+    result.rule_claims += age_claims
+    result.groups.extend(age_groups)
     result.conflicts = sum(len(g.conflicts) for g in result.groups)
     return result

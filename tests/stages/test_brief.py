@@ -154,3 +154,22 @@ def test_donation_appeal_never_reaches_the_briefing():
     ctx, _ = context("write_briefing", appeal, appeal)
     result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
     assert not any("support" in s.text.lower() for s in result.briefing.sentences)
+
+
+def test_groups_the_sentence_does_not_draw_on_are_not_cited():
+    ctx, _ = context(
+        "write_briefing",
+        {
+            "title": "Briefing",
+            "sentences": [
+                {
+                    "text": "Maxim Oreshkin will lead the Russian delegation to the G20 summit.",
+                    "groups": [GID["1.1"], GID["1.3"]],
+                }
+            ],
+        },
+    )
+    result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
+    first = result.briefing.sentences[0]
+    assert first.group_ids == [GID["1.1"]]
+    assert first.article_ids == [1, 2]

@@ -114,9 +114,10 @@ def test_sentence_number_out_of_range_is_dropped():
             {"sentence": 9, "kind": "reported_fact", "source": None, "claim": "Lavrov was absent."}
         ]
     }
-    ctx, _ = context("extract_claims", answer, answer)
+    ctx, backend = context("extract_claims", answer, answer)
     result = extract_claims(ARTICLE, ctx)
     assert result.claims == [] and result.dropped["bad_sentence"] == 1
+    assert len(backend.requests) == 1  # no re-ask for a bad sentence number
 
 
 def test_allegation_without_source_is_attributed_to_the_outlet():
@@ -149,3 +150,26 @@ def test_article_text_stays_inside_the_user_message_and_cannot_close_the_delimit
     assert "Putin resigned" not in system["content"]
     assert "Putin resigned" in user["content"]
     assert user["content"].count("</article>") == 1
+
+
+def test_a_quoted_denial_called_statement_is_typed_as_denial():
+    answer = {"claims": [{"sentence": 1, "kind": "statement", "source": "Dmitry Peskov"}]}
+    denial = article(1, ['Peskov said: "There is nothing true in these reports."'])
+    ctx, _ = context("extract_claims", answer)
+    [c] = extract_claims(denial, ctx).claims
+    assert c.kind == ClaimKind.DENIAL and c.attributed_to == "Dmitry Peskov"
+
+
+def test_only_the_shown_sentences_can_be_claimed():
+    answer = {
+        "claims": [
+            {"sentence": 1, "kind": "reported_fact", "source": None},
+            {"sentence": 2, "kind": "reported_fact", "source": None},
+        ]
+    }
+    ctx, backend = context("extract_claims", answer, answer)
+    result = extract_claims(ARTICLE, ctx, selected=[1])
+    assert [c.quote for c in result.claims] == [ARTICLE.sentence_text(1)]
+    assert result.dropped["bad_sentence"] == 1
+    assert "[2] Mr Lavrov" in backend.requests[0].messages[1]["content"]
+    assert "[1] Kremlin" not in backend.requests[0].messages[1]["content"]

@@ -146,3 +146,17 @@ def test_a_model_claim_on_the_same_sentence_is_reused_not_duplicated():
     rule_claims, groups = sentence_date_conflicts(arts, [model_claim], [])
     assert "1.1" in groups[0].claim_ids
     assert [c.article_id for c in rule_claims] == [2]
+
+
+def test_ages_are_compared_across_every_kept_sentence():
+    from pipeline.stages.merge import sentence_age_conflicts
+
+    arts = [
+        article(2, ["Mr Lavrov, 75, was absent from the meeting."]),
+        article(3, ["At 75, Lavrov has held the post since 2004."]),
+        article(4, ["Russian media reported that the 76-year-old Lavrov did not appear."]),
+    ]
+    rule_claims, [group] = sentence_age_conflicts(arts, [], [])
+    assert group.conflicts[0].values_by_article() == {2: "75", 3: "75", 4: "76"}
+    assert group.status == "disputed" and len(rule_claims) == 3
+    assert sentence_age_conflicts(arts[:2], [], []) == ([], [])  # same age: no conflict
