@@ -578,6 +578,14 @@ INLINE_RULES: tuple[Rule, ...] = (
         _r(rf"^\s*(?:date|published|updated|posted)\s*:?\s*{DATE}"),
         'A stray "date 2025-11-07" at the start of a paragraph.',
     ),
+    Rule(
+        "glued-dateline",
+        re.compile(
+            r"^\s*[A-Z][a-z]{2,}(?:\s[A-Z][a-z]+)?"
+            r"(?=(?:This|The|A|An|On|In|At|It|Police|Officials|Authorities)\s)"
+        ),
+        'A place-name dateline fused to the first word by HTML extraction: "BarcelonaThis".',
+    ),
 )
 
 

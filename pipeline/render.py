@@ -12,8 +12,8 @@ from pipeline.schema import Article, BriefingSentence, ClaimGraph, Section
 
 SECTION_TITLES: dict[Section, str] = {
     "confirmed": "Confirmed by several sources",
-    "attributed": "Attributed claims and single-source reports",
     "disputed": "Disputed, denied or reported differently",
+    "attributed": "Attributed claims and single-source reports",
     "timeline": "Timeline",
 }
 

@@ -183,6 +183,7 @@ def run_brief(
         grounding.sentences_regenerated = brief.regenerated
         grounding.sentences_dropped = brief.dropped
         grounding.sentences_attributed = brief.attributed
+        grounding.sentences_verbatim = brief.verbatim
         tell(
             f"brief: {len(brief.briefing.sentences)} sentences "
             f"({ctx.usage.calls} calls, {ctx.usage.cache_hits} cached)"

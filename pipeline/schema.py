@@ -139,6 +139,9 @@ class GroundingReport(BaseModel):
     sentences_regenerated: int = 0
     sentences_dropped: int = 0
     sentences_attributed: int = 0
+    sentences_verbatim: int = Field(
+        default=0, description="groups the model skipped, stated by their verbatim claim"
+    )
     conflicts_found: int = 0
 
     def drop_claim(self, reason: str) -> None:
@@ -217,7 +220,7 @@ class WrittenSentence(_Strict):
 
 class BriefOutput(_Strict):
     title: str = Field(min_length=3, max_length=160)
-    sentences: list[WrittenSentence] = Field(max_length=14)
+    sentences: list[WrittenSentence] = Field(max_length=12)
 
 
 OUTPUT_SCHEMAS: dict[str, type[BaseModel]] = {

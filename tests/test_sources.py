@@ -664,3 +664,15 @@ def test_sentence_spans_with_repeated_sentences() -> None:
     text = "He said no. He said no. Then he left.\nHe said no."
     kept, _ = kept_and_removed(text)
     assert kept == ["He said no.", "He said no.", "Then he left.", "He said no."]
+
+
+def test_a_dateline_glued_to_the_first_word_is_removed(tmp_path):
+    (tmp_path / "a.txt").write_text(
+        "BarcelonaThis Sunday morning, masked thieves entered the Apollo Gallery of the museum.\n"
+        "MacDonald said the museum would stay closed for the rest of the day.\n",
+        encoding="utf-8",
+    )
+    [article] = load_articles(tmp_path).articles
+    texts = [article.sentence_text(i) for i in range(len(article.sentences))]
+    assert texts[0].startswith("This Sunday morning")
+    assert texts[1].startswith("MacDonald said")

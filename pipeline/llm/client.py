@@ -142,6 +142,50 @@ class LLMClient:
                 self.cache.close()
 
 
+def _closers(text: str) -> str | None:
+    """The brackets that would close `text`, or None if it ends inside a string."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            stack.append("]" if ch == "[" else "}")
+        elif ch in "]}":
+            if not stack:
+                return None
+            stack.pop()
+    return None if in_string else "".join(reversed(stack))
+
+
+def salvage_truncated(text: str, output_type: type[T], tries: int = 40) -> T | None:
+    """A cut-off answer's complete part: drop the unfinished list item, close the brackets.
+
+    Deterministic, so a cached truncated answer parses the same way on every run. Costs no
+    call, where a re-ask would cost a whole generation and likely be cut off again.
+    """
+    end = len(text)
+    for _ in range(tries):
+        end = text.rfind("}", 0, end)
+        if end < 0:
+            return None
+        head = text[: end + 1]
+        closers = _closers(head)
+        if closers:
+            try:
+                return output_type.model_validate_json(head + closers)
+            except ValidationError:
+                pass
+    return None
+
+
 def _parse(response: ChatResponse, output_type: type[T]) -> tuple[T | None, str]:
     """(object, "") when the answer validates, else (None, a one-line reason).
 
@@ -153,6 +197,9 @@ def _parse(response: ChatResponse, output_type: type[T]) -> tuple[T | None, str]
         return output_type.model_validate_json(text), ""
     except ValidationError as exc:
         if response.finish_reason == "length":
+            salvaged = salvage_truncated(text, output_type)
+            if salvaged is not None:
+                return salvaged, ""
             return None, CUT_OFF
         if not text:
             return None, "empty answer"

@@ -43,6 +43,7 @@ class BriefResult:
     regenerated: int = 0
     dropped: int = 0
     attributed: int = 0
+    verbatim: int = 0
 
 
 def _source_name(article: Article) -> str:
@@ -84,18 +85,24 @@ def _importance(group: ClaimGroup) -> tuple[int, int, int]:
 
 
 def _support(
-    group_ids: list[str], groups: dict[str, ClaimGroup], claims: dict[str, Claim]
+    group_ids: list[str],
+    groups: dict[str, ClaimGroup],
+    claims: dict[str, Claim],
+    articles: dict[int, Article] | None = None,
 ) -> list[str]:
+    """What a sentence may rest on: its groups' claims (text and verbatim quote) and the names
+    of the articles that report them. Not the model's guess of a speaker: the evals check
+    against the same support, independently."""
     texts: list[str] = []
     for gid in group_ids:
         group = groups[gid]
         texts.append(group.statement)
         for cid in group.claim_ids:
             texts += [claims[cid].text, claims[cid].quote]
-            if claims[cid].attributed_to:
-                texts.append(claims[cid].attributed_to or "")
         for conflict in group.conflicts:
             texts += [v.value for v in conflict.values]
+        if articles is not None:
+            texts += [_source_name(articles[a]) for a in group.article_ids]
     return texts
 
 
@@ -181,7 +188,10 @@ def _prune_citations(
 
 
 def _check(
-    sentence: WrittenSentence, groups: dict[str, ClaimGroup], claims: dict[str, Claim]
+    sentence: WrittenSentence,
+    groups: dict[str, ClaimGroup],
+    claims: dict[str, Claim],
+    articles: dict[int, Article] | None = None,
 ) -> tuple[list[str], str | None]:
     """(known cited group ids, problem) for one written sentence."""
     cited = [g for g in dict.fromkeys(sentence.groups) if g in groups]
@@ -191,7 +201,7 @@ def _check(
     cited = _prune_citations(text, cited, groups, claims)
     if is_boilerplate(text):
         return cited, "copies advertising or donation text"
-    missing = unsupported(text, _support(cited, groups, claims))
+    missing = unsupported(text, _support(cited, groups, claims, articles))
     if missing:
         return cited, ", ".join(str(m) for m in missing) + " not in the cited groups"
     return cited, None
@@ -261,9 +271,57 @@ def _output_type(groups_shown: int) -> type[BriefOutput]:
         __base__=BriefOutput,
         sentences=(
             list[WrittenSentence],
-            Field(max_length=14, json_schema_extra={"minItems": minimum}),
+            Field(max_length=12, json_schema_extra={"minItems": minimum}),
         ),
     )
+
+
+SECTION_ORDER: list[Section] = ["confirmed", "disputed", "attributed", "timeline"]
+WORD_BUDGET = 230
+MAX_SENTENCES = 14
+
+
+def _fallback_sentences(
+    groups: list[ClaimGroup],
+    claims: dict[str, Claim],
+    covered: list[list[str]],
+    written: list[str],
+) -> list[tuple[WrittenSentence, list[str]]]:
+    """Groups the model skipped, as their shortest verbatim claim, until the briefing is full.
+
+    Small models stop after a few sentences. Every multi-source group is worth a line, then
+    single-source ones in turn across articles (one per article, then the next): a verbatim
+    source sentence is grounded by construction and gets attribution like any other.
+    """
+    done = {g for cited in covered for g in cited}
+    words = sum(len(t.split()) for t in written)
+    count = len(written)
+    candidates = [g for g in groups if g.id not in done and not g.conflicts]
+    multi = sorted((g for g in candidates if len(g.article_ids) > 1), key=_importance)
+    single: dict[int, list[ClaimGroup]] = {}
+    for g in candidates:
+        if len(g.article_ids) == 1:
+            single.setdefault(g.article_ids[0], []).append(g)
+    rounds = max((len(v) for v in single.values()), default=0)
+    ordered = multi + [
+        lst[i] for i in range(rounds) for _, lst in sorted(single.items()) if i < len(lst)
+    ]
+    out: list[tuple[WrittenSentence, list[str]]] = []
+    for group in ordered:
+        members = [claims[c] for c in group.claim_ids if c in claims]
+        if not members:
+            continue
+        text = _CONNECTOR.sub("", min((c.text for c in members), key=len))
+        text = text[:1].upper() + text[1:]
+        size = len(text.split())
+        if count >= MAX_SENTENCES or words + size > WORD_BUDGET:
+            break
+        if is_boilerplate(text) or len(text) > 300:
+            continue
+        out.append((WrittenSentence(groups=[group.id], text=text), [group.id]))
+        words += size
+        count += 1
+    return out
 
 
 def _fallback_title(articles: list[Article]) -> str:
@@ -295,7 +353,7 @@ def write_briefing(
         return result
     output = ctx.ask(_output_type(len(shown)), "brief: write", feedback=[], **variables)
     result.written = len(output.sentences)
-    checked = [(s, *_check(s, by_group, by_claim)) for s in output.sentences]
+    checked = [(s, *_check(s, by_group, by_claim, by_article)) for s in output.sentences]
     failed = [(s, problem) for s, _, problem in checked if problem]
     kept = [(s, cited) for s, cited, problem in checked if not problem]
     if failed:
@@ -305,13 +363,21 @@ def write_briefing(
         already = {_clean(s.text) for s, _ in kept}
         recovered = 0
         for sentence in retry.sentences[: len(failed)]:
-            cited, problem = _check(sentence, by_group, by_claim)
+            cited, problem = _check(sentence, by_group, by_claim, by_article)
             if problem is None and _clean(sentence.text) not in already:
                 kept.append((sentence, cited))
                 recovered += 1
         result.dropped = len(failed) - recovered
     sentences: list[BriefingSentence] = []
-    for written, cited in kept:
+    conflicts = conflict_sentences(groups, by_article)
+    fallback = _fallback_sentences(
+        groups,
+        by_claim,
+        [c for _, c in kept],
+        [s.text for s, _ in kept] + [c.text for c in conflicts],
+    )
+    result.verbatim = len(fallback)
+    for written, cited in [*kept, *fallback]:
         text = _clean(written.text)
         if not text.endswith((".", "!", "?", "\u201d", '"')):
             text += "."
@@ -328,7 +394,8 @@ def write_briefing(
                 section=_section(cited, by_group),
             )
         )
-    sentences.extend(conflict_sentences(groups, by_article))
+    sentences.extend(conflicts)
+    sentences.sort(key=lambda s: SECTION_ORDER.index(s.section))
     _place_denials(sentences, by_group)
     all_support = [t for c in claims for t in (c.text, c.quote)]
     title = _clean(output.title)

@@ -302,3 +302,23 @@ def test_second_run_makes_only_the_missing_calls(
         ask(third, messages)
     assert fault_server.count == 7
     assert (third.total.calls, third.total.cache_hits) == (0, 3)
+
+
+def test_truncated_answer_keeps_its_complete_items_without_a_reask() -> None:
+    from pipeline.llm.base import ChatResponse
+    from pipeline.llm.client import LLMClient
+    from pipeline.llm.fake import FakeBackend
+    from pipeline.schema import BriefOutput
+
+    cut = (
+        '{"title": "Flood", "sentences": [{"groups": ["g1"], "text": "The river rose."}, '
+        '{"groups": ["g2"], "text": "Two bridges were'
+    )
+    backend = FakeBackend([ChatResponse(content=cut, finish_reason="length")])
+    client = LLMClient(backend, None)
+    out, usage = client.structured(
+        [{"role": "user", "content": "x"}], BriefOutput,
+        model="m", temperature=0, max_tokens=10, what="brief",
+    )  # fmt: skip
+    assert [s.text for s in out.sentences] == ["The river rose."]
+    assert usage.calls == 1 and usage.reasks == 0

@@ -173,3 +173,17 @@ def test_groups_the_sentence_does_not_draw_on_are_not_cited():
     first = result.briefing.sentences[0]
     assert first.group_ids == [GID["1.1"]]
     assert first.article_ids == [1, 2]
+
+
+def test_groups_the_model_skipped_are_stated_by_their_shortest_verbatim_claim():
+    ctx, _ = context(
+        "write_briefing",
+        {"title": "Briefing", "sentences": [_sentence("Peskov denied the reports.", "1.2")]},
+    )
+    result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
+    texts = [s.text for s in result.briefing.sentences]
+    assert "Oreshkin will head Russia's G20 delegation." in texts  # shorter of the two claims
+    assert result.verbatim >= 1
+    sections = [s.section for s in result.briefing.sentences]
+    order = ["confirmed", "disputed", "attributed", "timeline"]
+    assert sections == sorted(sections, key=order.index)
