@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pydantic import Field, create_model
 
-from pipeline.grounding import has_attribution, is_boilerplate, names_in, unsupported
+from pipeline.grounding import has_attribution, is_boilerplate, unsupported
 from pipeline.schema import (
     Article,
     Briefing,
@@ -135,11 +135,20 @@ _CONNECTOR = re.compile(
 )
 
 
-def _attribute(text: str, who: str) -> str:
-    """Prefix "According to X," keeping the sentence readable."""
+def proper_nouns(texts: list[str]) -> set[str]:
+    """Words written capitalised somewhere other than at the start of a sentence."""
+    found: set[str] = set()
+    for text in texts:
+        for match in re.finditer(r"(?<=[\w,;:\u2019'\")] )([A-Z][\w\u2019'-]*)", text):
+            found.add(match.group(1))
+    return found
+
+
+def _attribute(text: str, who: str, proper: set[str]) -> str:
+    """Prefix "According to X," keeping the sentence readable ("Once" -> "once", not "Lavrov")."""
     text = _CONNECTOR.sub("", text)
     first, _, rest = text.partition(" ")
-    if first.lower() in _LOWER_FIRST or (first.lower() not in names_in(first) and first.isalpha()):
+    if first.isalpha() and first not in proper:
         first = first.lower()
     return f"According to {who}, {first} {rest}".rstrip()
 
@@ -369,6 +378,7 @@ def write_briefing(
                 recovered += 1
         result.dropped = len(failed) - recovered
     sentences: list[BriefingSentence] = []
+    proper = proper_nouns([c.quote for c in claims])
     conflicts = conflict_sentences(groups, by_article)
     fallback = _fallback_sentences(
         groups,
@@ -384,7 +394,7 @@ def write_briefing(
         if _needs_attribution(cited, by_group, by_claim) and not has_attribution(
             text, [s for g in cited for s in by_group[g].attributed_to]
         ):
-            text = _attribute(text, _who(cited, by_group, by_article))
+            text = _attribute(text, _who(cited, by_group, by_article), proper)
             result.attributed += 1
         sentences.append(
             BriefingSentence(
