@@ -21,6 +21,7 @@ SEED = ROOT / "seeds" / "lavrov-2025-11"
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(1800),  # two real runs of a model on 2 cores; slower on a busy machine
     pytest.mark.skipif(
         importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python not installed"
     ),
