@@ -41,7 +41,7 @@ def _brief(cache: Path, out: Path) -> subprocess.CompletedProcess[str]:
 
 def _llama_servers() -> list[str]:
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "llama_cpp.server" in line and "SmolLM2" in line]
+    return [line for line in out.splitlines() if "pipeline.llm.serve" in line and "SmolLM2" in line]
 
 
 def test_tiny_model_brief_is_a_grounded_cited_claim_graph(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def default_command(model_path: Path, port: int, n_ctx: int, n_threads: int) -> 
     return [
         sys.executable,
         "-m",
-        "llama_cpp.server",
+        "pipeline.llm.serve",
         "--model",
         str(model_path),
         "--model_alias",

@@ -253,7 +253,7 @@ def test_server_env_cannot_override_the_port(
 
 def test_default_command_flags(gguf: Path) -> None:
     cmd = local.default_command(gguf, 1234, 4096, 2)
-    assert cmd[:3] == [sys.executable, "-m", "llama_cpp.server"]
+    assert cmd[:3] == [sys.executable, "-m", "pipeline.llm.serve"]
     flags = dict(zip(cmd[3::2], cmd[4::2], strict=True))
     assert flags["--model"] == str(gguf)
     assert flags["--host"] == "127.0.0.1"
@@ -493,3 +493,28 @@ def test_real_server_dies_with_sigint(tmp_path: Path, smollm2: Path) -> None:
         proc.communicate()
         if not gone(server_pid):
             os.killpg(server_pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_real_server_exits_when_its_parent_is_killed_with_sigkill(smollm2: Path) -> None:
+    """SIGKILL runs no cleanup in the parent; the server's own watchdog must notice."""
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from pathlib import Path
+        from pipeline.llm.local import LocalServer
+        server = LocalServer(Path({str(smollm2)!r}), n_ctx=512, quiet=True).start()
+        print(server.pid, flush=True)
+        time.sleep(600)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        server_pid = int(parent.stdout.readline())
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=10)
+        assert wait_gone(server_pid, timeout=15), "llama server outlived its SIGKILLed parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
