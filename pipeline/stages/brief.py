@@ -229,9 +229,11 @@ def conflict_sentences(
     out: list[BriefingSentence] = []
     for group in groups:
         for conflict in group.conflicts:
+            by_value: dict[str, list[str]] = {}
+            for v in conflict.values:
+                by_value.setdefault(v.value, []).append(_source_name(articles[v.article_id]))
             values = "; ".join(
-                f"{v.value} according to {_source_name(articles[v.article_id])}"
-                for v in conflict.values
+                f"{value} according to {' and '.join(names)}" for value, names in by_value.items()
             )
             if conflict.what.startswith("age of"):
                 text = f"Sources differ on the {conflict.what}: {values}."
@@ -389,7 +391,7 @@ def write_briefing(
     result.verbatim = len(fallback)
     for written, cited in [*kept, *fallback]:
         text = _clean(written.text)
-        if not text.endswith((".", "!", "?", "\u201d", '"')):
+        if not text.endswith((".", "!", "?", "\u201d", '"', "\u00bb", "'", "\u2019")):
             text += "."
         if _needs_attribution(cited, by_group, by_claim) and not has_attribution(
             text, [s for g in cited for s in by_group[g].attributed_to]

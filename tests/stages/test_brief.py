@@ -187,3 +187,23 @@ def test_groups_the_model_skipped_are_stated_by_their_shortest_verbatim_claim():
     sections = [s.section for s in result.briefing.sentences]
     order = ["confirmed", "disputed", "attributed", "timeline"]
     assert sections == sorted(sections, key=order.index)
+
+
+def test_a_value_given_by_several_sources_is_stated_once_with_all_of_them():
+    from pipeline.schema import ClaimGroup, Conflict, ConflictValue
+    from pipeline.stages.brief import conflict_sentences
+
+    group = ClaimGroup(
+        id="g9", statement="Ages differ.", claim_ids=["1.1", "2.1", "3.1"],
+        article_ids=[1, 2, 3], status="disputed",
+        conflicts=[Conflict(what="age of Lavrov", values=[
+            ConflictValue(article_id=1, value="75", claim_id="1.1"),
+            ConflictValue(article_id=2, value="75", claim_id="2.1"),
+            ConflictValue(article_id=3, value="76", claim_id="3.1"),
+        ])],
+    )  # fmt: skip
+    [sentence] = conflict_sentences([group], {a.id: a for a in ARTICLES})
+    assert sentence.text == (
+        "Sources differ on the age of Lavrov: 75 according to Kyiv Independent and "
+        "The Independent; 76 according to RBC-Ukraine."
+    )
