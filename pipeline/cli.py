@@ -92,8 +92,6 @@ def cmd_brief(args: argparse.Namespace) -> int:
     from pipeline.run import run_brief
 
     settings = _settings(args)
-    if not args.folder.exists():
-        raise InputError(f"no such folder: {args.folder}")
     progress = None if settings.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     graph = run_brief(args.folder, settings, progress=progress)
     text = RENDERERS[args.format](graph)

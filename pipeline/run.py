@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipeline.config import DEFAULT_LOCAL_MODEL, Settings
-from pipeline.errors import EndpointError, InputError
+from pipeline.errors import EndpointError
 from pipeline.llm.base import Backend, Usage
 from pipeline.prompts import load_prompt_set
 from pipeline.salience import rank_sentences
@@ -121,8 +121,6 @@ def run_brief(
     prompts = load_prompt_set(settings.prompts_dir)
     loaded = load_articles(folder)
     articles = loaded.articles
-    if not articles:
-        raise InputError(f"no usable articles in {folder}")
     for warning in loaded.warnings:
         tell(f"warning: {warning}")
     model = model_name(settings)

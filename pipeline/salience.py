@@ -8,12 +8,12 @@ Showing fewer sentences also cuts prompt tokens, the largest cost on a CPU.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 
 from pipeline.grounding import names_in, normalize, numbers_in
 from pipeline.schema import Article
+from pipeline.similarity import TfidfVectors
 
 MIN_WORDS = 6
 _STOP = set(
@@ -34,20 +34,8 @@ def rank_sentences(articles: list[Article], keep: int) -> dict[int, list[int]]:
     items = [(a.id, i, a.sentence_text(i)) for a in articles for i in range(len(a.sentences))]
     if not items:
         return {a.id: [] for a in articles}
-    counts = [_terms(text) for _, _, text in items]
-    df: Counter[str] = Counter()
-    for c in counts:
-        df.update(c.keys())
-    n = len(items)
-    vectors: list[dict[str, float]] = []
-    for c in counts:
-        vec = {t: (1 + math.log(k)) * math.log(1 + n / df[t]) for t, k in c.items()}
-        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-        vectors.append({t: v / norm for t, v in vec.items()})
-
-    def sim(x: int, y: int) -> float:
-        a, b = vectors[x], vectors[y]
-        return sum(v * b.get(t, 0.0) for t, v in a.items())
+    vectors = TfidfVectors({pos: _terms(text) for pos, (_, _, text) in enumerate(items)})
+    sim = vectors.sim
 
     by_article: dict[int, list[int]] = {}
     for pos, (aid, _, _) in enumerate(items):

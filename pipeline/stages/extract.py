@@ -76,6 +76,7 @@ def _checked_source(item: ExtractedClaim, article: Article) -> str | None:
 
 def _to_claim(item: ExtractedClaim, article: Article, number: int) -> Claim:
     quote = article.sentence_text(item.sentence - 1)
+    text = _claim_text(item, article)
     start, end = article.sentences[item.sentence - 1]
     # A swapped prompt set could return quotes that are not whole sentences; the span check
     # is the same either way.
@@ -89,13 +90,13 @@ def _to_claim(item: ExtractedClaim, article: Article, number: int) -> Claim:
     return Claim(
         id=f"{article.id}.{number}",
         article_id=article.id,
-        text=_claim_text(item, article),
+        text=text,
         kind=kind,
         attributed_to=source,
         quote=quote,
         span=span,
-        entities=sorted(names_in(_claim_text(item, article))),
-        numbers=sorted(numbers_in(_claim_text(item, article))),
+        entities=sorted(names_in(text)),
+        numbers=sorted(numbers_in(text)),
     )
 
 

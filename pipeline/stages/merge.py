@@ -8,7 +8,6 @@ plain rules over the verbatim quotes, and denials are linked to what they deny.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from pipeline.schema import (
     GroupStatus,
     MergeOutput,
 )
+from pipeline.similarity import TfidfVectors
 from pipeline.stages.common import StageContext, defang
 
 GROUP_THRESHOLD = 0.28
@@ -69,26 +69,11 @@ def _terms(claim: Claim) -> list[str]:
     return [_stem(w) for w in words if w not in _STOP and len(w) > 1]
 
 
-class _Vectors:
-    """TF-IDF vectors of the claims' own words; rare words (names, topics) weigh most."""
+class _Vectors(TfidfVectors[str]):
+    """TF-IDF vectors of the claims' own words, keyed by claim id."""
 
     def __init__(self, claims: list[Claim]) -> None:
-        terms = {c.id: Counter(_terms(c)) for c in claims}
-        df: Counter[str] = Counter()
-        for counts in terms.values():
-            df.update(counts.keys())
-        n = len(claims)
-        self.vectors: dict[str, dict[str, float]] = {}
-        for cid, counts in terms.items():
-            vec = {t: (1 + math.log(k)) * math.log(1 + n / df[t]) for t, k in counts.items()}
-            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-            self.vectors[cid] = {t: v / norm for t, v in vec.items()}
-
-    def sim(self, a: str, b: str) -> float:
-        va, vb = self.vectors[a], self.vectors[b]
-        if len(va) > len(vb):
-            va, vb = vb, va
-        return sum(v * vb.get(t, 0.0) for t, v in va.items())
+        super().__init__({c.id: Counter(_terms(c)) for c in claims})
 
     def cluster_sim(self, a: list[str], b: list[str]) -> float:
         return sum(self.sim(x, y) for x in a for y in b) / (len(a) * len(b))
@@ -224,6 +209,27 @@ def _link_denials(groups: list[ClaimGroup], vectors: _Vectors) -> None:
             denial.status = best.status = "disputed"
 
 
+def _age_group(person: str, per_article: dict[int, tuple[str, Claim]], gid: str) -> ClaimGroup:
+    """A disputed group stating each article's age for one person."""
+    return ClaimGroup(
+        id=gid,
+        statement=f"The sources give different ages for {person.capitalize()}.",
+        claim_ids=[c.id for _, c in per_article.values()],
+        article_ids=sorted(per_article),
+        status="disputed",
+        kind=ClaimKind.FACT,
+        conflicts=[
+            Conflict(
+                what=f"age of {person.capitalize()}",
+                values=[
+                    ConflictValue(article_id=aid, value=age, claim_id=c.id)
+                    for aid, (age, c) in sorted(per_article.items())
+                ],
+            )
+        ],
+    )
+
+
 def _age_conflicts(claims: list[Claim], groups: list[ClaimGroup]) -> list[ClaimGroup]:
     """Ages of one person that differ between articles, wherever the claims were grouped."""
     already = {(v.claim_id, c.what) for g in groups for c in g.conflicts for v in c.values}
@@ -237,25 +243,7 @@ def _age_conflicts(claims: list[Claim], groups: list[ClaimGroup]) -> list[ClaimG
             continue
         if all((c.id, "age") in already for _, c in per_article.values()):
             continue
-        conflict = Conflict(
-            what=f"age of {person.capitalize()}",
-            values=[
-                ConflictValue(article_id=aid, value=age, claim_id=c.id)
-                for aid, (age, c) in sorted(per_article.items())
-            ],
-        )
-        members = [c for _, c in per_article.values()]
-        extra.append(
-            ClaimGroup(
-                id=f"g{len(groups) + len(extra) + 1}",
-                statement=f"The sources give different ages for {person.capitalize()}.",
-                claim_ids=[c.id for c in members],
-                article_ids=sorted(per_article),
-                status="disputed",
-                kind=ClaimKind.FACT,
-                conflicts=[conflict],
-            )
-        )
+        extra.append(_age_group(person, per_article, f"g{len(groups) + len(extra) + 1}"))
     return extra
 
 
@@ -385,25 +373,7 @@ def sentence_age_conflicts(
             continue
         members = [c for _, c in per_article.values()]
         new_claims += [c for c in members if c.origin == "rule" and c not in new_claims]
-        new_groups.append(
-            ClaimGroup(
-                id=f"g{len(groups) + len(new_groups) + 1}",
-                statement=f"The sources give different ages for {person.capitalize()}.",
-                claim_ids=[c.id for c in members],
-                article_ids=sorted(per_article),
-                status="disputed",
-                kind=ClaimKind.FACT,
-                conflicts=[
-                    Conflict(
-                        what=what,
-                        values=[
-                            ConflictValue(article_id=aid, value=age, claim_id=c.id)
-                            for aid, (age, c) in sorted(per_article.items())
-                        ],
-                    )
-                ],
-            )
-        )
+        new_groups.append(_age_group(person, per_article, f"g{len(groups) + len(new_groups) + 1}"))
     return new_claims, new_groups
 
 
