@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fault_server import FaultServer
@@ -26,3 +27,12 @@ def dead_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cache and models in tmp dirs; no endpoint, model, key or debug from the caller's env."""
+    monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIPELINE_MODELS_DIR", str(tmp_path / "models"))
+    for var in ("PIPELINE_MODEL", "PIPELINE_BASE_URL", "OPENAI_API_KEY", "PIPELINE_DEBUG"):
+        monkeypatch.delenv(var, raising=False)

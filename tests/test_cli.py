@@ -17,12 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "lavrov-2025-11"
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("PIPELINE_MODELS_DIR", str(tmp_path / "models"))
-    for var in ("PIPELINE_MODEL", "PIPELINE_BASE_URL", "OPENAI_API_KEY", "PIPELINE_DEBUG"):
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 def _one_error_line(err: str) -> str:

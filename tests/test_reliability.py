@@ -146,11 +146,7 @@ def reference(story: Path, tmp_path_factory: pytest.TempPathFactory) -> Referenc
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("PIPELINE_MODELS_DIR", str(tmp_path / "models"))
-    for var in ("PIPELINE_MODEL", "PIPELINE_BASE_URL", "OPENAI_API_KEY", "PIPELINE_DEBUG"):
-        monkeypatch.delenv(var, raising=False)
+def _isolated(isolated_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Retries stay real (same policy, same code path) but wait milliseconds, not seconds.
     monkeypatch.setattr(openai_backend, "BACKOFF_BASE", 0.01)
     monkeypatch.setattr(openai_backend, "BACKOFF_MAX", 0.05)
