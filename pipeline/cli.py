@@ -34,6 +34,12 @@ def _add_endpoint_flags(p: argparse.ArgumentParser) -> None:
         choices=["auto", "json_schema", "json_object"],
         help="structured-output dialect of the endpoint (default: auto)",
     )
+    p.add_argument(
+        "--grouping",
+        choices=["meaning", "words"],
+        help="pair claims across outlets by meaning (sentence encoder, default) or by shared "
+        "words only (env PIPELINE_GROUPING)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -74,6 +80,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "prompts_dir": getattr(args, "prompts", None),
         "timeout": getattr(args, "timeout", None),
         "structured": getattr(args, "structured", None),
+        "grouping": getattr(args, "grouping", None),
     }
     if getattr(args, "no_cache", False):
         overrides["use_cache"] = False
@@ -125,7 +132,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         for st in registry.list_models(settings.models_dir):
             model = registry.get_model(st.name)
             state = "verified" if st.verified else ("present" if st.present else "not pulled")
-            print(f"{st.name:14} {model.size / 1e6:8.1f} MB  {state:10}  sha256 {model.sha256}")
+            print(f"{st.name:22} {model.size / 1e6:8.1f} MB  {state:10}  sha256 {model.sha256}")
         print(f"models dir: {settings.models_dir}")
         return 0
     started = time.monotonic()

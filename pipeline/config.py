@@ -16,6 +16,7 @@ DEFAULT_LOCAL_MODEL = "qwen2.5-1.5b"
 PACKAGE_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 
 StructuredMode = Literal["auto", "json_schema", "json_object"]
+Grouping = Literal["meaning", "words"]
 
 
 def default_cache_dir() -> Path:
@@ -28,6 +29,12 @@ def default_models_dir() -> Path:
     """Local model weights; `PIPELINE_MODELS_DIR` overrides the user cache dir."""
     env = os.environ.get("PIPELINE_MODELS_DIR")
     return Path(env) if env else Path(user_cache_dir("pipeline")) / "models"
+
+
+def default_grouping() -> Grouping:
+    """How claims are paired across outlets: `meaning` (sentence encoder plus shared words, the
+    default) or `words` (shared words only: no encoder to pull). `PIPELINE_GROUPING` overrides."""
+    return "words" if os.environ.get("PIPELINE_GROUPING") == "words" else "meaning"
 
 
 class Settings(BaseModel):
@@ -48,6 +55,7 @@ class Settings(BaseModel):
     max_retries: int = 4
     structured: StructuredMode = "auto"
     quiet: bool = False
+    grouping: Grouping = Field(default_factory=default_grouping)
 
     @property
     def embedded(self) -> bool:

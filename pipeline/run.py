@@ -21,7 +21,7 @@ from pipeline.sources import load_articles
 from pipeline.stages.brief import write_briefing
 from pipeline.stages.common import StageContext, StructuredClient
 from pipeline.stages.extract import extract_claims
-from pipeline.stages.merge import merge_claims
+from pipeline.stages.merge import Encode, merge_claims
 
 Progress = Callable[[str], None]
 SENTENCES_PER_ARTICLE = 9
@@ -73,6 +73,15 @@ def make_client(settings: Settings, backend: Backend) -> StructuredClient:
 
     cache = ResponseCache(settings.cache_dir) if settings.use_cache else None
     return LLMClient(backend, cache, refresh=settings.refresh)
+
+
+def _encoder(settings: Settings) -> Encode | None:
+    """The sentence encoder for `--grouping meaning` (pulled on first use), else None."""
+    if settings.grouping != "meaning":
+        return None
+    from pipeline.embeddings import load_encoder
+
+    return load_encoder(settings.models_dir, progress=not settings.quiet).encode
 
 
 def _display_url(settings: Settings) -> str:
@@ -163,7 +172,7 @@ def run_brief(
 
         ctx = StageContext(prompts["merge_claims"], client, model)
         with _stage(report, "merge", ctx):
-            merged = merge_claims(claims, articles, ctx)
+            merged = merge_claims(claims, articles, ctx, _encoder(settings))
         claims = sorted(
             [*claims, *merged.rule_claims],
             key=lambda c: (c.article_id, c.origin != "model", c.span[0]),

@@ -9,6 +9,29 @@ from pathlib import Path
 import pytest
 from fault_server import FaultServer
 
+from pipeline.config import default_models_dir
+
+_REAL_MODELS_DIR = default_models_dir()  # read before any test isolates the environment
+
+
+@pytest.fixture(autouse=True)
+def words_grouping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs group claims by shared words unless a test asks for the sentence encoder: the
+    encoder is a 90 MB pull and the default test run makes no network call."""
+    monkeypatch.setenv("PIPELINE_GROUPING", "words")
+
+
+@pytest.fixture
+def encoder_models_dir() -> Path:
+    """The user's models dir when the sentence encoder is already pulled there (CI pulls it
+    before the tests); otherwise the test is skipped rather than downloading 90 MB."""
+    from pipeline.llm import registry
+
+    for name in ("minilm-l6-v2", "minilm-l6-v2-tokenizer"):
+        if not registry.status(name, _REAL_MODELS_DIR).verified:
+            pytest.skip(f"{name} not pulled (pipeline models pull {name})")
+    return _REAL_MODELS_DIR
+
 
 @pytest.fixture
 def fault_server() -> Iterator[FaultServer]:

