@@ -504,7 +504,27 @@ def split_sentences(text: str, start: int, end: int) -> list[Span]:
         cursor = at + len(sentence)
     if region[cursor:].strip() and (t := _trim(text, start + cursor, end)):
         spans.append(t)
-    return spans
+    return _join_clock_times(text, spans)
+
+
+# "around 12 p.m. CDT near New Hope": pysbd ends a sentence after "p.m." when a capitalised
+# word follows; a time-zone abbreviation right after a clock time continues the sentence.
+_CLOCK_END = re.compile(r"\b\d{1,2}(?::\d{2})?\s*[ap]\.m\.$", re.IGNORECASE)
+_TIME_ZONE = re.compile(r"^(?:[A-Z]{2,4}T|UTC|GMT|ET|PT|CT|MT)\b")
+
+
+def _join_clock_times(text: str, spans: list[Span]) -> list[Span]:
+    joined: list[Span] = []
+    for span in spans:
+        if (
+            joined
+            and _CLOCK_END.search(text[slice(*joined[-1])])
+            and _TIME_ZONE.match(text[slice(*span)])
+        ):
+            joined[-1] = (joined[-1][0], span[1])
+        else:
+            joined.append(span)
+    return joined
 
 
 def is_heading(line: str, title: str | None = None) -> bool:

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.boilerplate import clean, is_heading, is_instruction_like, split_paragraphs
+from pipeline.boilerplate import (
+    clean,
+    is_heading,
+    is_instruction_like,
+    split_paragraphs,
+    split_sentences,
+)
 from pipeline.errors import InputError
 from pipeline.schema import Article, Span
 from pipeline.sources import LoadResult, load_articles, strip_tags, truncate
@@ -676,3 +682,13 @@ def test_a_dateline_glued_to_the_first_word_is_removed(tmp_path):
     texts = [article.sentence_text(i) for i in range(len(article.sentences))]
     assert texts[0].startswith("This Sunday morning")
     assert texts[1].startswith("MacDonald said")
+
+
+def test_a_time_zone_after_a_clock_time_does_not_start_a_sentence() -> None:
+    text = "It made landfall around 12 p.m. CDT near New Hope. We met at 9 a.m. Then we left."
+    sentences = [text[a:b] for a, b in split_sentences(text, 0, len(text))]
+    assert sentences == [
+        "It made landfall around 12 p.m. CDT near New Hope.",
+        "We met at 9 a.m.",
+        "Then we left.",
+    ]

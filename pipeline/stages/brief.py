@@ -10,11 +10,13 @@ next to what it denies; article citations come from the groups, never from the m
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import Field, create_model
 
-from pipeline.grounding import has_attribution, is_boilerplate, unsupported
+from pipeline.grounding import has_attribution, is_boilerplate, normalize, unsupported
 from pipeline.schema import (
     Article,
     Briefing,
@@ -26,6 +28,7 @@ from pipeline.schema import (
     Section,
     WrittenSentence,
 )
+from pipeline.similarity import TfidfVectors
 from pipeline.stages.common import StageContext, defang
 
 MAX_GROUPS_SHOWN = 12
@@ -78,10 +81,31 @@ def _label(group: ClaimGroup, articles: dict[int, Article]) -> str:
     return "; ".join(parts)
 
 
-def _importance(group: ClaimGroup) -> tuple[int, int, int]:
-    """Most sources first, then disputes, then article order."""
-    disputed = 0 if group.conflicts or group.related else 1
-    return (-len(group.article_ids), disputed, int(group.id[1:]))
+def _centrality(groups: list[ClaimGroup], claims: dict[str, Claim]) -> dict[str, float]:
+    """How much a group shares with the rest of the story (TF-IDF, summed over the other
+    groups): a story's main facts recur across every outlet's claims; colour (an eyewitness
+    quote, a background aside) does not."""
+    texts = {
+        g.id: Counter(
+            _terms(" ".join([g.statement, *(claims[c].text for c in g.claim_ids if c in claims)]))
+        )
+        for g in groups
+    }
+    vectors = TfidfVectors(texts)
+    return {g: sum(vectors.sim(g, o) for o in texts if o != g) for g in texts}
+
+
+def _ranking(
+    groups: list[ClaimGroup], claims: dict[str, Claim]
+) -> Callable[[ClaimGroup], tuple[int, int, float, int]]:
+    """Sort key: most sources first, then disputes, then the most central, then article order."""
+    central = _centrality(groups, claims)
+
+    def key(group: ClaimGroup) -> tuple[int, int, float, int]:
+        disputed = 0 if group.conflicts or group.related else 1
+        return (-len(group.article_ids), disputed, -round(central[group.id], 6), int(group.id[1:]))
+
+    return key
 
 
 def _support(
@@ -119,10 +143,38 @@ def _needs_attribution(
     return False
 
 
-def _who(group_ids: list[str], groups: dict[str, ClaimGroup], articles: dict[int, Article]) -> str:
+def _backing_articles(
+    text: str,
+    group_ids: list[str],
+    groups: dict[str, ClaimGroup],
+    claims: dict[str, Claim],
+    articles: dict[int, Article],
+) -> list[int]:
+    """The articles of the cited groups that carry every number of the sentence.
+
+    A group holds claims from several outlets about one matter, but a detail ("around
+    12 p.m.") may come from only one of them: citing all five would say all five report it.
+    Numbers only: outlets name people differently ("Oreshkin" / "Maxim Oreshkin") for one fact.
+    When no single article carries everything (a sentence joining two outlets' details), the
+    sentence cites every article of its groups, as each detail is in one of them.
+    """
+    everyone = sorted({a for g in group_ids for a in groups[g].article_ids})
+    backing = []
+    for article_id in everyone:
+        support = [_source_name(articles[article_id])]
+        for gid in group_ids:
+            for cid in groups[gid].claim_ids:
+                claim = claims.get(cid)
+                if claim is not None and claim.article_id == article_id:
+                    support += [claim.text, claim.quote]
+        if not any(m.kind == "number" for m in unsupported(text, support)):
+            backing.append(article_id)
+    return backing or everyone
+
+
+def _names(article_ids: list[int], articles: dict[int, Article]) -> str:
     """The outlets that report it: always true, unlike a speaker guessed by a small model."""
-    ids = sorted({a for g in group_ids for a in groups[g].article_ids})
-    names = list(dict.fromkeys(_source_name(articles[a]) for a in ids))
+    names = list(dict.fromkeys(_source_name(articles[a]) for a in article_ids))
     if len(names) > 2:
         return f"{names[0]} and {len(names) - 1} other sources"
     return " and ".join(names)
@@ -149,7 +201,8 @@ def _attribute(text: str, who: str, proper: set[str]) -> str:
     text = _CONNECTOR.sub("", text)
     first, _, rest = text.partition(" ")
     # "The" is never a name here, even when a quote has "The Parisian" mid-sentence.
-    if first.isalpha() and (first not in proper or first.lower() in _LOWER_FIRST):
+    titlecase = first[1:] == first[1:].lower()  # never "CDT" -> "cdt"
+    if first.isalpha() and titlecase and (first not in proper or first.lower() in _LOWER_FIRST):
         first = first.lower()
     return f"According to {who}, {first} {rest}".rstrip()
 
@@ -163,8 +216,13 @@ def _section(group_ids: list[str], groups: dict[str, ClaimGroup]) -> Section:
     return "attributed"
 
 
+_SPACED_INITIALS = re.compile(r"\b([A-Z])\. (?=[A-Z]\.)")
+
+
 def _clean(text: str) -> str:
-    return _CITATION.sub("", text).strip()
+    """No citation marks, and initialisms closed up: small models write "U. S." for "U.S."."""
+    text = _CITATION.sub("", text).strip()
+    return _SPACED_INITIALS.sub(r"\1.", text)
 
 
 _WORD = re.compile(r"[\w'\u2019]+")
@@ -198,7 +256,7 @@ def _prune_citations(
 
 
 REPEAT_OVERLAP = 0.6
-REPEAT_CONTAINED = 0.8
+REPEAT_CONTAINED = 0.7
 MIN_TERMS_TO_COMPARE = 5
 
 
@@ -245,13 +303,42 @@ def _complete(text: str) -> str | None:
     return text[: ends[-1]].rstrip() if ends else None
 
 
-def _whole_sentences(written: list[WrittenSentence]) -> list[WrittenSentence]:
-    """Each written sentence trimmed to what was finished; fragments left out."""
+_DANGLING = _FUNCTION_WORDS | {"not", "than", "into", "about", "over", "under", "if", "so"}
+
+
+def _copied_claim(
+    text: str, group_ids: list[str], groups: dict[str, ClaimGroup], claims: dict[str, Claim]
+) -> str | None:
+    """The cited claim a cut-off sentence was copying, in full."""
+    start = normalize(text).lower()
+    for gid in group_ids:
+        for cid in groups[gid].claim_ids if gid in groups else []:
+            claim = claims.get(cid)
+            if claim is not None and start in normalize(claim.text).lower():
+                return claim.text if len(claim.text) <= TEXT_LIMIT else None
+    return None
+
+
+def _whole_sentences(
+    written: list[WrittenSentence], groups: dict[str, ClaimGroup], claims: dict[str, Claim]
+) -> list[WrittenSentence]:
+    """Each written sentence trimmed to what was finished; fragments left out.
+
+    A sentence that stops on "an" or "to" was cut by a quotation mark the model did not escape
+    (it closes the JSON string): when it was copying a cited claim, that claim replaces it,
+    otherwise it is left out.
+    """
     out: list[WrittenSentence] = []
     for sentence in written:
         text = _complete(_clean(sentence.text))
-        if text is not None and len(text) >= 3:
-            out.append(sentence.model_copy(update={"text": text}))
+        if text is None or len(text) < 3:
+            continue
+        last = text.split()[-1].lower()
+        if not text.endswith(_TERMINAL) and last in _DANGLING:
+            text = _copied_claim(text, sentence.groups, groups, claims)
+            if text is None:
+                continue
+        out.append(sentence.model_copy(update={"text": text}))
     return out
 
 
@@ -367,7 +454,7 @@ def _fallback_sentences(
     words = sum(len(t.split()) for t in written)
     count = len(written)
     candidates = [g for g in groups if g.id not in done and not g.conflicts]
-    multi = sorted((g for g in candidates if len(g.article_ids) > 1), key=_importance)
+    multi = sorted((g for g in candidates if len(g.article_ids) > 1), key=_ranking(groups, claims))
     single: dict[int, list[ClaimGroup]] = {}
     for g in candidates:
         if len(g.article_ids) == 1:
@@ -410,7 +497,7 @@ def write_briefing(
     by_article = {a.id: a for a in articles}
     by_group = {g.id: g for g in groups}
     by_claim = {c.id: c for c in claims}
-    shown = sorted(groups, key=_importance)[:MAX_GROUPS_SHOWN]
+    shown = sorted(groups, key=_ranking(groups, by_claim))[:MAX_GROUPS_SHOWN]
     variables = {
         "groups": [
             {
@@ -428,7 +515,7 @@ def write_briefing(
         return result
     output = ctx.ask(_output_type(len(shown)), "brief: write", feedback=[], **variables)
     result.written = len(output.sentences)
-    output.sentences = _whole_sentences(output.sentences)
+    output.sentences = _whole_sentences(output.sentences, by_group, by_claim)
     checked = [(s, *_check(s, by_group, by_claim, by_article)) for s in output.sentences]
     failed = [(s, problem) for s, _, problem in checked if problem]
     kept = [(s, cited) for s, cited, problem in checked if not problem]
@@ -459,17 +546,20 @@ def write_briefing(
         text = _clean(written.text)
         if not text.endswith(_TERMINAL):
             text += "."
-        if _needs_attribution(cited, by_group, by_claim) and not has_attribution(
+        backing = _backing_articles(text, cited, by_group, by_claim, by_article)
+        one_source = len(backing) == 1
+        if (_needs_attribution(cited, by_group, by_claim) or one_source) and not has_attribution(
             text, [s for g in cited for s in by_group[g].attributed_to]
         ):
-            text = _attribute(text, _who(cited, by_group, by_article), proper)
+            text = _attribute(text, _names(backing, by_article), proper)
             result.attributed += 1
+        section = _section(cited, by_group)
         sentences.append(
             BriefingSentence(
                 text=text,
                 group_ids=cited,
-                article_ids=sorted({a for g in cited for a in by_group[g].article_ids}),
-                section=_section(cited, by_group),
+                article_ids=backing,
+                section="attributed" if one_source and section == "confirmed" else section,
             )
         )
     sentences.extend(conflicts)

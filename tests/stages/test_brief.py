@@ -282,3 +282,78 @@ def test_a_sentence_whose_words_were_all_said_already_is_left_out():
     result = write_briefing(GROUPS, CLAIMS, ARTICLES, ctx)
     texts = [s.text for s in result.briefing.sentences]
     assert not any(t.startswith("Oreshkin will lead") for t in texts)
+
+
+def test_initialisms_the_model_spaced_out_are_closed_up():
+    us = claim("1.1", "The U.S. imposed sanctions on Rosneft.")
+    groups = build_groups([us], [["1.1"]])
+    ctx, _ = context(
+        "write_briefing",
+        {
+            "title": "Briefing",
+            "sentences": [{"text": "The U. S. imposed sanctions on Rosneft.", "groups": ["g1"]}],
+        },
+    )
+    result = write_briefing(groups, [us], ARTICLES, ctx)
+    assert result.briefing.sentences[0].text.endswith("the U.S. imposed sanctions on Rosneft.")
+
+
+def test_a_detail_only_one_outlet_gives_cites_that_outlet_alone_and_says_so():
+    landfall_1 = claim("1.1", "The storm made landfall in Jamaica, flooding the south coast.")
+    landfall_2 = claim("2.1", "The storm made landfall around 12 p.m.")
+    claims = [landfall_1, landfall_2]
+    groups = build_groups(claims, [["1.1", "2.1"]])
+    ctx, _ = context(
+        "write_briefing",
+        {
+            "title": "Briefing",
+            "sentences": [
+                {"text": "The storm made landfall around 12 p.m.", "groups": ["g1"]},
+                {"text": "Jamaica's south coast was flooded.", "groups": ["g1"]},
+            ],
+        },
+    )
+    result = write_briefing(groups, claims, ARTICLES, ctx)
+    by_text = {s.text: s for s in result.briefing.sentences}
+    detail = by_text["According to The Independent, the storm made landfall around 12 p.m."]
+    assert detail.article_ids == [2] and detail.section == "attributed"
+    shared = by_text["Jamaica's south coast was flooded."]
+    assert shared.article_ids == [1, 2] and shared.section == "confirmed"
+
+
+def test_added_attribution_keeps_an_all_capitals_word():
+    cdt = claim("3.1", "CDT is when the storm struck, officials said.", kind=ClaimKind.STATEMENT)
+    groups = build_groups([cdt], [["3.1"]])
+    ctx, _ = context(
+        "write_briefing",
+        {"title": "Briefing", "sentences": [{"text": "CDT is when it struck.", "groups": ["g1"]}]},
+    )
+    result = write_briefing(groups, [cdt], ARTICLES, ctx)
+    assert result.briefing.sentences[0].text == "According to RBC-Ukraine, CDT is when it struck."
+
+
+def test_a_sentence_cut_by_an_unescaped_quote_becomes_the_claim_it_was_copying():
+    nhc = claim(
+        "1.1",
+        'The NHC called it one of the most powerful landfalls, posing an "extremely dangerous '
+        'situation."',
+    )
+    other = claim("2.1", "Residents were told to stay indoors.")
+    groups = build_groups([nhc, other], [["1.1"], ["2.1"]])
+    ctx, _ = context(
+        "write_briefing",
+        {
+            "title": "Briefing",
+            "sentences": [
+                {
+                    "text": "The NHC called it one of the most powerful landfalls, posing an",
+                    "groups": ["g1"],
+                },
+                {"text": "Officials warned residents not to", "groups": ["g2"]},
+            ],
+        },
+    )
+    result = write_briefing(groups, [nhc, other], ARTICLES, ctx)
+    texts = [s.text for s in result.briefing.sentences]
+    assert any(t.endswith('posing an "extremely dangerous situation."') for t in texts)
+    assert not any(t.endswith("not to.") for t in texts)
