@@ -24,10 +24,6 @@ _AGE_PATTERNS = [
     re.compile(r"\b[Aa]t\s+(\d{2,3}),"),
     re.compile(r"[A-Z][\w\u2019'-]+,\s+(\d{2,3}),"),
 ]
-_COUNT = re.compile(
-    r"\b(\d(?:[\d,]*\d)?|(?i:" + "|".join(NUMBER_WORDS) + r"))\s+"
-    r"([a-z]{2,}[^s\W]s|people|children|men|women)\b"
-)
 _NOT_COUNT_NOUNS = {
     "years",
     "year",
@@ -54,6 +50,14 @@ _NOT_COUNT_NOUNS = {
 }
 _MULTIPLIERS = {"hundred", "thousand", "million", "billion", "dozen"}
 _NUMBER_TOKEN = re.compile(r"\d+(?:[.,]\d+)*")
+# One plain word may sit between number and noun ("240,000 electricity customers"), but not a
+# multiplier or a duration: "2 million people" is read from "million".
+_NOT_BETWEEN = sorted(_NOT_COUNT_NOUNS | _MULTIPLIERS | set(NUMBER_WORDS))
+_COUNT = re.compile(
+    r"\b(\d(?:[\d,]*\d)?|(?i:" + "|".join(NUMBER_WORDS) + r"))\s+"
+    r"(?:(?!(?:" + "|".join(_NOT_BETWEEN) + r")\b)([a-z]{2,})\s+)?"
+    r"([a-z]{2,}[^s\W]s|people|children|men|women)\b"
+)
 
 
 def _month_number(token: str) -> int:
@@ -94,7 +98,7 @@ def counts_in(text: str) -> dict[str, str]:
     text = normalize(text)
     found: dict[str, str] = {}
     for match in _COUNT.finditer(text):
-        number, noun = match.groups()
+        number, _between, noun = match.groups()
         previous = text[: match.start()].split()[-1:] or [""]
         if previous[0].lower().rstrip(".") in MONTHS or noun in _NOT_COUNT_NOUNS:
             continue

@@ -168,9 +168,16 @@ def test_counts_in_durations_are_not_counts():
     assert counts_in("for two decades") == {}
 
 
+def test_counts_in_one_word_between_number_and_noun():
+    assert counts_in("over 240,000 electricity customers") == {"customers": "240000"}
+    assert counts_in("2 million people fled.") == {"people": "2000000"}
+    assert counts_in("5 years children") == {}
+
+
 def test_counts_in_singular_and_ss_words_are_not_counts():
     assert counts_in("1 soldier") == {}
-    assert counts_in("in 2 congress sessions") == {}  # "-ss" is not a plural
+    assert counts_in("in 2 congress.") == {}  # "-ss" is not a plural
+    assert counts_in("in 2 congress sessions") == {"sessions": "2"}
     assert counts_in("2 bosses") == {"bosses": "2"}
 
 

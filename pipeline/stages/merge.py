@@ -174,6 +174,8 @@ def _conflicts(members: list[Claim]) -> list[Conflict]:
 def _show(what: str, values: set[str]) -> str:
     if what == "date":
         return " / ".join(display_date(v) for v in sorted(values))
+    if what.startswith("number of"):  # counts are kept as bare digits: "240000" -> "240,000"
+        return " / ".join(f"{int(v):,}" if v.isdigit() else v for v in sorted(values, key=len))
     return " / ".join(sorted(values))
 
 

@@ -196,3 +196,12 @@ def test_merge_uses_the_encoder_it_is_given() -> None:
     result = merge_claims([bikes, scooter], [article(1, ["x"]), article(2, ["y"])], ctx, encode)
     assert seen == [[bikes.text, scooter.text]]
     assert [g.claim_ids for g in result.groups] == [["1.1", "2.1"]]
+
+
+def test_count_conflict_values_are_shown_with_thousands_separators() -> None:
+    a = claim("1.1", "Over 240,000 electricity customers are without power.")
+    b = claim("2.1", "Some 540,000 customers are without power.")
+    (group,) = build_groups([a, b], [["1.1", "2.1"]])
+    (conflict,) = group.conflicts
+    assert conflict.what == "number of customers"
+    assert [v.value for v in conflict.values] == ["240,000", "540,000"]
