@@ -233,6 +233,11 @@ class Thresholds(BaseModel):
     min_conflict_preservation: float | None = None
     max_attribution_violations: int | None = None
     max_boilerplate_leaks: int | None = None
+    min_recall_by_kind: dict[str, float] | None = Field(
+        default=None,
+        description="recall floor per fact kind, e.g. {disputed: 0.5}: what a briefing on a "
+        "contested story must not lose even when overall recall holds",
+    )
 
     def merged(self, override: Thresholds | None) -> Thresholds:
         if override is None:
@@ -307,6 +312,10 @@ def threshold_failures(story: StoryReport, thresholds: Thresholds) -> list[str]:
             )  # fmt: skip
         if t.max_boilerplate_leaks is not None and s.boilerplate_leaks > t.max_boilerplate_leaks:
             fail("boilerplate_leaks", s.boilerplate_leaks, ">", t.max_boilerplate_leaks)
+        for kind, floor in (t.min_recall_by_kind or {}).items():
+            hit, total = s.recall_by_kind.get(kind, (0, 0))
+            if total and hit / total < floor:
+                fail(f"recall[{kind}]", round(hit / total, 3), "<", floor)
     return failures
 
 

@@ -89,6 +89,18 @@ def test_recall_below_lead3_fails(files: dict[str, Path], tmp_path: Path) -> Non
     assert run(files, "--graph", str(files["bad"]), "--no-thresholds") == 0
 
 
+def test_a_kind_of_fact_below_its_floor_fails(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    graph = ["--graph", str(files["good"])]
+    t = tmp_path / "t.yaml"
+    t.write_text("defaults: {min_recall_by_kind: {single_source: 1.0}}\n")
+    assert run(files, *graph, "--thresholds", str(t)) == 1
+    assert "recall[single_source]" in capsys.readouterr().out
+    t.write_text("defaults: {min_recall_by_kind: {single_source: 0.0, no_such_kind: 1.0}}\n")
+    assert run(files, *graph, "--thresholds", str(t)) == 0
+
+
 def test_committed_thresholds_file_is_valid() -> None:
     t = harness.load_thresholds(Path(harness.__file__).parent / "thresholds.yaml")
     seed = t.for_story("lavrov-2025-11")
