@@ -151,6 +151,7 @@ def run_brief(
         client = make_client(settings, backend)
     grounding = GroundingReport()
     try:
+        encode = _encoder(settings)  # before any model call: a missing encoder fails first
         ctx = StageContext(prompts["extract_claims"], client, model)
         claims: list[Claim] = []
         salient = rank_sentences(articles, SENTENCES_PER_ARTICLE)
@@ -172,7 +173,7 @@ def run_brief(
 
         ctx = StageContext(prompts["merge_claims"], client, model)
         with _stage(report, "merge", ctx):
-            merged = merge_claims(claims, articles, ctx, _encoder(settings))
+            merged = merge_claims(claims, articles, ctx, encode)
         claims = sorted(
             [*claims, *merged.rule_claims],
             key=lambda c: (c.article_id, c.origin != "model", c.span[0]),

@@ -183,3 +183,21 @@ def test_python_dash_m_and_quiet_keep_stdout_clean(tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     json.loads(proc.stdout)
+
+
+def test_an_encoder_that_cannot_be_pulled_fails_before_any_model_call(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    from pipeline.errors import ModelFileError
+    from pipeline.llm import registry
+
+    def offline(name: str, models_dir: Path, **_: object) -> Path:
+        raise ModelFileError(f"could not fetch {name}: no network")
+
+    monkeypatch.setattr(registry, "ensure", offline)
+    args = ["brief", str(SEED), "--base-url", "mock://", "--model", "mock", "--grouping", "meaning"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert _one_error_line(err).endswith("could not fetch minilm-l6-v2: no network")
+    assert "extract:" not in err  # no article was sent to the model
+    assert main([*args[:-2], "--grouping", "words"]) == 0  # the escape hatch needs no encoder
