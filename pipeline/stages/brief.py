@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pydantic import Field, create_model
 
-from pipeline.grounding import has_attribution, is_boilerplate, normalize, unsupported
+from pipeline.grounding import has_attribution, is_boilerplate, unsupported
 from pipeline.schema import (
     Article,
     Briefing,
@@ -30,11 +30,19 @@ from pipeline.schema import (
 )
 from pipeline.similarity import TfidfVectors
 from pipeline.stages.common import StageContext, defang
+from pipeline.stages.written import (
+    TERMINAL,
+    TEXT_LIMIT,
+    clean,
+    drop_repeats,
+    repeats,
+    terms,
+    whole_sentences,
+)
 
 MAX_GROUPS_SHOWN = 12
 MIN_SENTENCES = 6
 _LOWER_FIRST = {"the", "a", "an", "this", "that", "these", "those", "there", "it", "his", "her"}
-_CITATION = re.compile(r"\s*(\[(\d+|g\d+)\])+")
 _ATTRIBUTED = {ClaimKind.STATEMENT, ClaimKind.ALLEGATION, ClaimKind.OPINION, ClaimKind.DENIAL}
 _CONTESTED = {ClaimKind.ALLEGATION, ClaimKind.OPINION, ClaimKind.DENIAL}
 
@@ -87,7 +95,7 @@ def _centrality(groups: list[ClaimGroup], claims: dict[str, Claim]) -> dict[str,
     quote, a background aside) does not."""
     texts = {
         g.id: Counter(
-            _terms(" ".join([g.statement, *(claims[c].text for c in g.claim_ids if c in claims)]))
+            terms(" ".join([g.statement, *(claims[c].text for c in g.claim_ids if c in claims)]))
         )
         for g in groups
     }
@@ -216,130 +224,23 @@ def _section(group_ids: list[str], groups: dict[str, ClaimGroup]) -> Section:
     return "attributed"
 
 
-_SPACED_INITIALS = re.compile(r"\b([A-Z])\. (?=[A-Z]\.)")
-
-
-def _clean(text: str) -> str:
-    """No citation marks, and initialisms closed up: small models write "U. S." for "U.S."."""
-    text = _CITATION.sub("", text).strip()
-    return _SPACED_INITIALS.sub(r"\1.", text)
-
-
-_WORD = re.compile(r"[\w'\u2019]+")
-_FUNCTION_WORDS = set(
-    """a an the of to in on at by for from with and or but as is are was were be been has have
-    had that this these those it its he she his her they their there which who what when
-    according said says""".split()
-)
 MIN_CITATION_OVERLAP = 0.2
-
-
-def _terms(text: str) -> set[str]:
-    words = _WORD.findall(text.lower())
-    return {w[:6] for w in words if w not in _FUNCTION_WORDS and len(w) > 1}
 
 
 def _prune_citations(
     text: str, cited: list[str], groups: dict[str, ClaimGroup], claims: dict[str, Claim]
 ) -> list[str]:
     """Keep the groups the sentence actually draws on; small models list extra ones."""
-    words = _terms(text)
+    words = terms(text)
     if len(cited) < 2 or not words:
         return cited
     overlap = {}
     for gid in cited:
         support = " ".join(_support([gid], groups, claims))
-        overlap[gid] = len(words & _terms(support)) / len(words)
+        overlap[gid] = len(words & terms(support)) / len(words)
     best = max(overlap.values())
     kept = [g for g in cited if overlap[g] >= max(MIN_CITATION_OVERLAP, best / 2)]
     return kept or [max(cited, key=overlap.__getitem__)]
-
-
-REPEAT_OVERLAP = 0.6
-REPEAT_CONTAINED = 0.7
-MIN_TERMS_TO_COMPARE = 5
-
-
-def _repeats(words: set[str], earlier: set[str]) -> bool:
-    """Mostly the same words, or (for a sentence of some length) nearly all of them already said."""
-    if len(words & earlier) / max(1, len(words | earlier)) >= REPEAT_OVERLAP:
-        return True
-    small = min(len(words), len(earlier))
-    return small >= MIN_TERMS_TO_COMPARE and len(words & earlier) / small >= REPEAT_CONTAINED
-
-
-def _drop_repeats(
-    kept: list[tuple[WrittenSentence, list[str]]],
-) -> list[tuple[WrittenSentence, list[str]]]:
-    """Small models sometimes write the same sentence twice, lightly reworded: keep the first."""
-    out: list[tuple[WrittenSentence, list[str]]] = []
-    seen: list[set[str]] = []
-    for sentence, cited in kept:
-        words = _terms(_clean(sentence.text))
-        if any(_repeats(words, s) for s in seen):
-            continue
-        seen.append(words)
-        out.append((sentence, cited))
-    return out
-
-
-_TERMINAL = (".", "!", "?", "\u201d", '"', "\u00bb", "'", "\u2019")
-_SENTENCE_END = re.compile(r"[.!?][\u201d\"\u00bb'\u2019)]*\s+(?=[A-Z\u201c\"])")
-TEXT_LIMIT = 300  # WrittenSentence.text max_length: a grammar-constrained server cuts there
-
-
-def _complete(text: str) -> str | None:
-    """The written text without a part cut off at the length limit; None for a fragment.
-
-    A constrained server stops a sentence at the schema's length limit and small models then
-    carry on in the next item ("... trapped in their homes due." / "to dangerous conditions.").
-    """
-    text = text.strip()
-    if not text or text[0].islower():
-        return None
-    if len(text) < TEXT_LIMIT - 10 or text.endswith(_TERMINAL):
-        return text
-    ends = [m.start() + 1 for m in _SENTENCE_END.finditer(text)]
-    return text[: ends[-1]].rstrip() if ends else None
-
-
-_DANGLING = _FUNCTION_WORDS | {"not", "than", "into", "about", "over", "under", "if", "so"}
-
-
-def _copied_claim(
-    text: str, group_ids: list[str], groups: dict[str, ClaimGroup], claims: dict[str, Claim]
-) -> str | None:
-    """The cited claim a cut-off sentence was copying, in full."""
-    start = normalize(text).lower()
-    for gid in group_ids:
-        for cid in groups[gid].claim_ids if gid in groups else []:
-            claim = claims.get(cid)
-            if claim is not None and start in normalize(claim.text).lower():
-                return claim.text if len(claim.text) <= TEXT_LIMIT else None
-    return None
-
-
-def _whole_sentences(
-    written: list[WrittenSentence], groups: dict[str, ClaimGroup], claims: dict[str, Claim]
-) -> list[WrittenSentence]:
-    """Each written sentence trimmed to what was finished; fragments left out.
-
-    A sentence that stops on "an" or "to" was cut by a quotation mark the model did not escape
-    (it closes the JSON string): when it was copying a cited claim, that claim replaces it,
-    otherwise it is left out.
-    """
-    out: list[WrittenSentence] = []
-    for sentence in written:
-        text = _complete(_clean(sentence.text))
-        if text is None or len(text) < 3:
-            continue
-        last = text.split()[-1].lower()
-        if not text.endswith(_TERMINAL) and last in _DANGLING:
-            text = _copied_claim(text, sentence.groups, groups, claims)
-            if text is None:
-                continue
-        out.append(sentence.model_copy(update={"text": text}))
-    return out
 
 
 def _check(
@@ -350,7 +251,7 @@ def _check(
 ) -> tuple[list[str], str | None]:
     """(known cited group ids, problem) for one written sentence."""
     cited = [g for g in dict.fromkeys(sentence.groups) if g in groups]
-    text = _clean(sentence.text)
+    text = clean(sentence.text)
     if not cited:
         return cited, "cites no known group"
     cited = _prune_citations(text, cited, groups, claims)
@@ -464,7 +365,7 @@ def _fallback_sentences(
         lst[i] for i in range(rounds) for _, lst in sorted(single.items()) if i < len(lst)
     ]
     out: list[tuple[WrittenSentence, list[str]]] = []
-    said = [_terms(t) for t in written]
+    said = [terms(t) for t in written]
     for group in ordered:
         members = [claims[c] for c in group.claim_ids if c in claims]
         if not members:
@@ -476,10 +377,10 @@ def _fallback_sentences(
             break
         if is_boilerplate(text) or len(text) > TEXT_LIMIT:
             continue
-        terms = _terms(text)
-        if any(_repeats(terms, earlier) for earlier in said):
+        candidate = terms(text)
+        if any(repeats(candidate, earlier) for earlier in said):
             continue  # the model already wrote it, citing another group
-        said.append(terms)
+        said.append(candidate)
         out.append((WrittenSentence(groups=[group.id], text=text), [group.id]))
         words += size
         count += 1
@@ -515,20 +416,20 @@ def write_briefing(
         return result
     output = ctx.ask(_output_type(len(shown)), "brief: write", feedback=[], **variables)
     result.written = len(output.sentences)
-    output.sentences = _whole_sentences(output.sentences, by_group, by_claim)
+    output.sentences = whole_sentences(output.sentences, by_group, by_claim)
     checked = [(s, *_check(s, by_group, by_claim, by_article)) for s in output.sentences]
     failed = [(s, problem) for s, _, problem in checked if problem]
     kept = [(s, cited) for s, cited, problem in checked if not problem]
-    kept = _drop_repeats(kept)
+    kept = drop_repeats(kept)
     if failed:
-        feedback = [f'"{_clean(s.text)[:160]}" ({", ".join(s.groups)}): {p}' for s, p in failed]
+        feedback = [f'"{clean(s.text)[:160]}" ({", ".join(s.groups)}): {p}' for s, p in failed]
         retry = ctx.ask(BriefOutput, "brief: rewrite", feedback=feedback, **variables)
         result.regenerated = len(failed)
-        already = {_clean(s.text) for s, _ in kept}
+        already = {clean(s.text) for s, _ in kept}
         recovered = 0
         for sentence in retry.sentences[: len(failed)]:
             cited, problem = _check(sentence, by_group, by_claim, by_article)
-            if problem is None and _clean(sentence.text) not in already:
+            if problem is None and clean(sentence.text) not in already:
                 kept.append((sentence, cited))
                 recovered += 1
         result.dropped = len(failed) - recovered
@@ -543,8 +444,8 @@ def write_briefing(
     )
     result.verbatim = len(fallback)
     for written, cited in [*kept, *fallback]:
-        text = _clean(written.text)
-        if not text.endswith(_TERMINAL):
+        text = clean(written.text)
+        if not text.endswith(TERMINAL):
             text += "."
         backing = _backing_articles(text, cited, by_group, by_claim, by_article)
         one_source = len(backing) == 1
@@ -566,7 +467,7 @@ def write_briefing(
     sentences.sort(key=lambda s: SECTION_ORDER.index(s.section))
     _place_denials(sentences, by_group)
     all_support = [t for c in claims for t in (c.text, c.quote)]
-    title = _clean(output.title)
+    title = clean(output.title)
     if unsupported(title, all_support) or is_boilerplate(title):
         title = _fallback_title(articles)
     result.briefing = Briefing(title=title, sentences=sentences, single_source=len(articles) == 1)
