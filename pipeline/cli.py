@@ -7,6 +7,7 @@ ends in one line and a non-zero exit; set PIPELINE_DEBUG=1 to see a traceback in
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -181,9 +182,31 @@ def _one_line(exc: BaseException) -> str:
     return text[:500]
 
 
+class _WarningLines(logging.Handler):
+    """Log warnings (retries, model pulls) as `warning: …` lines on the current stderr; looked up
+    at each line, so a swapped stderr (tests, redirection) gets them."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(f"warning: {record.getMessage()}", file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never break a run
+            self.handleError(record)
+
+
+def _show_warnings(quiet: bool) -> None:
+    """`-q` silences warnings as it silences progress; errors always print."""
+    logger = logging.getLogger("pipeline")
+    handler = next((h for h in logger.handlers if isinstance(h, _WarningLines)), None)
+    if handler is None:
+        handler = _WarningLines()
+        logger.addHandler(handler)
+    handler.setLevel(logging.ERROR if quiet else logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _show_warnings(bool(getattr(args, "quiet", False)))
     debug = os.environ.get("PIPELINE_DEBUG") == "1"
     try:
         return COMMANDS[args.command](args)

@@ -395,6 +395,23 @@ def test_retry_after_is_honoured(
     assert "rate limited 429: slow down; retrying in 1.0 s (attempt 2 of 4)" in caplog.text
 
 
+def test_retry_warnings_print_unless_quiet(
+    capsys: pytest.CaptureFixture[str], story: Path, server: FaultServer, reference: Reference
+) -> None:
+    server.script("503:1")
+    loud = brief(capsys, story, *endpoint(server.url))
+    assert loud.code == 0, loud.err
+    assert any(
+        line.startswith("warning: model endpoint") and "retrying in" in line
+        for line in loud.err.splitlines()
+    ), loud.err
+    server.script("503:1")
+    before = server.count
+    quiet = brief(capsys, story, *endpoint(server.url), "--refresh", "-q")
+    assert quiet.code == 0 and quiet.err == ""
+    assert server.count - before == reference.total + 1  # it did retry, silently
+
+
 def test_non_transient_rejection_is_not_retried(
     capsys: pytest.CaptureFixture[str], story: Path, server: FaultServer
 ) -> None:
