@@ -11,8 +11,8 @@ subprocess where signals and processes matter) and checks the user-visible contr
 
 The endpoint is `tests/fault_server.py` answering valid requests with the rule-based mock
 model (`pipeline.llm.mock_model.respond`); the embedded model is a small fake llama.cpp server
-script (below), never llama itself. Retry backoff is shortened through the module defaults of
-`pipeline.llm.openai_backend` so the file runs in well under 90 s.
+script (`tests/fake_llama_server.py`), never llama itself. Retry backoff is shortened through
+the module defaults of `pipeline.llm.openai_backend` so the file runs in well under 90 s.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from typing import Any
 
 import diskcache
 import pytest
+from fake_llama_server import SCRIPT
 from fault_server import BADSCHEMA_CONTENT, NOTJSON_CONTENT, TRUNCATED_CONTENT, FaultServer
 from pydantic import BaseModel, ValidationError
 
@@ -426,65 +427,6 @@ def test_non_transient_rejection_is_not_retried(
 
 # ---- 2. embedded server faults -----------------------------------------------------------------
 
-FAKE_LLAMA = textwrap.dedent(
-    '''
-    """A stand-in for llama-cpp-python's server: /v1/models, and /v1/chat/completions answered
-    by the mock model. argv: port mode state_dir. Modes: ok, die-after:N, slow:SECONDS."""
-    import json, os, sys, time
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from pathlib import Path
-
-    from pipeline.llm.base import ChatRequest
-    from pipeline.llm.mock_model import respond
-
-    port, mode, state = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-    name, _, arg = mode.partition(":")
-    (state / "pids").open("a").write(f"{os.getpid()}\\n")
-    print("fake llama starting", mode, flush=True)
-
-    class H(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *a):
-            pass
-
-        def _send(self, obj):
-            body = json.dumps(obj).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_GET(self):
-            self._send({"object": "list", "data": [{"id": "fake", "object": "model"}]})
-
-        def do_POST(self):
-            req = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            with (state / "requests").open("a+") as f:
-                f.write("x\\n")
-                f.seek(0)
-                seen = len(f.read().split())
-            if name == "die-after" and seen > int(arg):
-                os._exit(9)
-            if name == "slow":
-                time.sleep(float(arg))
-            schema = req["response_format"]["schema"]
-            content = respond(ChatRequest(
-                model=req["model"], messages=req["messages"],
-                schema_name=schema.get("title", ""), response_schema=schema,
-            ))
-            self._send({
-                "id": "x", "object": "chat.completion", "created": 0, "model": "fake",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": content}}],
-                "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
-            })
-
-    ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-    '''
-)
-
 
 @dataclass
 class FakeLlama:
@@ -513,13 +455,11 @@ class FakeLlama:
 
 @pytest.fixture
 def fake_llama(tmp_path: Path) -> FakeLlama:
-    script = tmp_path / "fake_llama.py"
-    script.write_text(FAKE_LLAMA)
     state = tmp_path / "llama-state"
     state.mkdir()
     gguf = tmp_path / "tiny.gguf"
     gguf.write_bytes(b"GGUF" + b"\0" * 64)
-    return FakeLlama(script, state, gguf, [])
+    return FakeLlama(SCRIPT, state, gguf, [])
 
 
 def use_fake_llama(monkeypatch: pytest.MonkeyPatch, llama: FakeLlama, mode: str) -> None:

@@ -1,4 +1,5 @@
-"""Embedded server lifecycle: start, wait, stop, retries and clean-up, with a fake server script.
+"""Embedded server lifecycle: start, wait, stop, retries and clean-up, with a fake server script
+(`tests/fake_llama_server.py`).
 
 The `slow` tests at the end run the real llama-cpp-python server with the tiny smollm2 model.
 """
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fake_llama_server import SCRIPT as FAKE_LLAMA_SERVER
 
 from pipeline.errors import EndpointError
 from pipeline.llm import local, registry
@@ -24,57 +26,6 @@ from pipeline.llm.base import ChatRequest
 from pipeline.llm.local import EmbeddedBackend, LocalServer
 
 REPO = Path(__file__).resolve().parents[2]
-
-FAKE_SERVER = textwrap.dedent(
-    '''
-    """Behaves like llama-cpp-python's server for /v1/models and /v1/chat/completions."""
-    import json, os, signal, subprocess, sys, time
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    port, mode = int(sys.argv[1]), sys.argv[2]
-    print("fake server starting", mode, flush=True)
-    if mode == "exit":
-        print("error: failed to load model", flush=True)
-        sys.exit(3)
-    if mode == "hang":
-        time.sleep(600)
-    if mode == "ignore-term":
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if mode == "child":
-        kid = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-        print("child", kid.pid, flush=True)
-    time.sleep(float(os.environ.get("FAKE_DELAY", "0.2")))
-
-    class H(BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def _send(self, obj):
-            body = json.dumps(obj).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_GET(self):
-            self._send({"object": "list", "data": [{"id": "fake", "object": "model"}]})
-
-        def do_POST(self):
-            n = int(self.headers.get("Content-Length", 0))
-            req = json.loads(self.rfile.read(n))
-            if req["messages"][-1]["content"] == "die":
-                os._exit(9)
-            self._send({
-                "id": "x", "object": "chat.completion", "created": 0, "model": "fake",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": '{"ok": true}'}}],
-                "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
-            })
-
-    ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-    '''
-)
 
 
 def gone(pid: int) -> bool:
@@ -105,10 +56,8 @@ def _logs_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def script(tmp_path: Path) -> Path:
-    p = tmp_path / "fake_server.py"
-    p.write_text(FAKE_SERVER)
-    return p
+def script() -> Path:
+    return FAKE_LLAMA_SERVER
 
 
 def fake_cmd(script: Path, mode: str = "ok") -> local.CommandFn:
