@@ -63,7 +63,7 @@ class SentenceEncoder:
 
         try:
             self.weights: dict[str, Matrix] = {
-                k: v.astype(np.float32) for k, v in load_file(str(weights_path)).items()
+                k: v.astype(np.float32, copy=False) for k, v in load_file(str(weights_path)).items()
             }
             self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
         except Exception as e:  # safetensors/tokenizers raise their own types on bad files

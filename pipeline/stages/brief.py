@@ -103,9 +103,10 @@ def _centrality(groups: list[ClaimGroup], claims: dict[str, Claim]) -> dict[str,
     return {g: sum(vectors.sim(g, o) for o in texts if o != g) for g in texts}
 
 
-def _ranking(
-    groups: list[ClaimGroup], claims: dict[str, Claim]
-) -> Callable[[ClaimGroup], tuple[int, int, float, int]]:
+Rank = Callable[[ClaimGroup], tuple[int, int, float, int]]
+
+
+def _ranking(groups: list[ClaimGroup], claims: dict[str, Claim]) -> Rank:
     """Sort key: most sources first, then disputes, then the most central, then article order."""
     central = _centrality(groups, claims)
 
@@ -344,6 +345,7 @@ def _fallback_sentences(
     claims: dict[str, Claim],
     covered: list[list[str]],
     written: list[str],
+    rank: Rank,
 ) -> list[tuple[WrittenSentence, list[str]]]:
     """Groups the model skipped, as their shortest verbatim claim, until the briefing is full.
 
@@ -355,7 +357,7 @@ def _fallback_sentences(
     words = sum(len(t.split()) for t in written)
     count = len(written)
     candidates = [g for g in groups if g.id not in done and not g.conflicts]
-    multi = sorted((g for g in candidates if len(g.article_ids) > 1), key=_ranking(groups, claims))
+    multi = sorted((g for g in candidates if len(g.article_ids) > 1), key=rank)
     single: dict[int, list[ClaimGroup]] = {}
     for g in candidates:
         if len(g.article_ids) == 1:
@@ -398,7 +400,8 @@ def write_briefing(
     by_article = {a.id: a for a in articles}
     by_group = {g.id: g for g in groups}
     by_claim = {c.id: c for c in claims}
-    shown = sorted(groups, key=_ranking(groups, by_claim))[:MAX_GROUPS_SHOWN]
+    rank = _ranking(groups, by_claim)
+    shown = sorted(groups, key=rank)[:MAX_GROUPS_SHOWN]
     variables = {
         "groups": [
             {
@@ -441,6 +444,7 @@ def write_briefing(
         by_claim,
         [c for _, c in kept],
         [s.text for s, _ in kept] + [c.text for c in conflicts],
+        rank,
     )
     result.verbatim = len(fallback)
     for written, cited in [*kept, *fallback]:

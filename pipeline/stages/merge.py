@@ -88,20 +88,17 @@ class _Vectors(TfidfVectors[str]):
         return sum(self.sim(x, y) for x in a for y in b) / (len(a) * len(b))
 
 
-class _Blend:
+class _Blend(_Vectors):
     """Claim similarity from a sentence encoder blended with TF-IDF word overlap."""
 
     def __init__(self, claims: list[Claim], meaning: NDArray[np.float32]) -> None:
-        self.words = _Vectors(claims)
+        super().__init__(claims)
         self.row = {c.id: i for i, c in enumerate(claims)}
         self.dots = meaning @ meaning.T
 
     def sim(self, a: str, b: str) -> float:
         semantic = float(self.dots[self.row[a], self.row[b]])
-        return MEANING_WEIGHT * semantic + (1 - MEANING_WEIGHT) * self.words.sim(a, b)
-
-    def cluster_sim(self, a: list[str], b: list[str]) -> float:
-        return sum(self.sim(x, y) for x in a for y in b) / (len(a) * len(b))
+        return MEANING_WEIGHT * semantic + (1 - MEANING_WEIGHT) * super().sim(a, b)
 
 
 def candidate_groups(
@@ -114,7 +111,7 @@ def candidate_groups(
     `meaning` (one unit vector per claim, in order) switches to the blended similarity; the
     caller passes the threshold that goes with it.
     """
-    vectors: _Vectors | _Blend = _Vectors(claims) if meaning is None else _Blend(claims, meaning)
+    vectors = _Vectors(claims) if meaning is None else _Blend(claims, meaning)
     by_id = {c.id: c for c in claims}
     clusters: dict[str, list[str]] = {c.id: [c.id] for c in claims}
     owner = {c.id: c.id for c in claims}
