@@ -2,7 +2,7 @@
 
 Prints figures; asserts nothing (speed targets live here, not in timed tests).
 
-    python bench/brief.py [seeds/lavrov-2025-11] [--model qwen2.5-1.5b] [--skip-speed]
+    python bench/brief.py [seeds/lavrov-2025-11] [--model qwen2.5-coder-1.5b] [--skip-speed]
 
 The cold run uses a fresh, empty response cache; the warm run repeats it with that cache and
 must make zero model calls and print the same briefing.
@@ -68,7 +68,7 @@ def model_speed(model: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("story", nargs="?", type=Path, default=ROOT / "seeds" / "lavrov-2025-11")
-    parser.add_argument("--model", default="qwen2.5-1.5b")
+    parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--skip-speed", action="store_true", help="skip the raw speed probe")
     args = parser.parse_args()
 

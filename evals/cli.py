@@ -1,31 +1,47 @@
-"""`python -m evals`: score the pipeline against hand-labelled facts, side by side with lead-3.
+"""`python -m evals`: run the pipeline and the LexRank and lead-3 baselines on stories, score
+them with the evals' own scorers, report, and gate.
 
-Exit codes: 0 ok · 1 a threshold is missed or a fact covered in --baseline is lost ·
-2 usage or input error (one line on stderr, never a traceback).
+Stories: `--split dev|test` (seed story + NeuS + BASIL, fixed rule in evals/FORMAT.md,
+`--limit N` = the first N of each dataset), or STORY_DIR folders with a facts.yaml, or by
+default the seed stories. Exit codes: 0 ok · 1 a threshold is missed or a fact covered in every
+--baseline run is lost in every run · 2 usage or input error (one line, never a traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from pydantic import ValidationError
 
-from evals import harness
-from evals.baseline import lead3
-from evals.facts import FactsError, StoryFacts, load_facts
-from evals.scorers import DEFAULT_WORD_BUDGET
+from evals import harness, lexrank, render
+from evals.datasets import (
+    DATASETS,
+    SEEDS,
+    DatasetError,
+    Story,
+    load_seed,
+    load_seed_folder,
+    load_split,
+    materialise,
+)
+from evals.facts import FactsError
 from pipeline.config import Settings
 from pipeline.errors import PipelineError
 from pipeline.schema import ClaimGraph
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
 DEFAULT_THRESHOLDS = Path(__file__).resolve().parent / "thresholds.yaml"
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+DEFAULT_WORD_BUDGET = 250
+DEFAULT_ROUGE_BUDGET = 70  # about the mean length of a NeuS roundup (66 words)
+DEFAULT_REPEAT_TEMPERATURE = 0.3
 
 Runner = Callable[[Path, Settings], ClaimGraph]
 
@@ -39,18 +55,54 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="python -m evals",
-        description="Score pipeline briefings against hand-labelled facts (seeds/*/facts.yaml).",
+        description="Score pipeline briefings, LexRank and lead-3 on the dev or test split.",
     )
     p.add_argument(
         "stories",
         nargs="*",
         type=Path,
         metavar="STORY_DIR",
-        help="story folders with articles + facts.yaml (default: every seeds/*/)",
+        help="story folders with articles + facts.yaml (default: seeds/*/)",
+    )
+    p.add_argument(
+        "--split",
+        choices=["dev", "test"],
+        help="seed story (dev only) + NeuS + BASIL stories of this split",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="first N stories of each dataset in split order (evals/FORMAT.md)",
+    )
+    p.add_argument(
+        "--datasets",
+        default=",".join(DATASETS),
+        help=f"with --split: which of {','.join(DATASETS)} (default all)",
     )
     p.add_argument("--model", help="model for the pipeline run (default: settings/env)")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: embedded local model)")
     p.add_argument("--prompts", type=Path, help="prompt set directory for the run")
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ignore cached answers (use with --repeat on remote endpoints)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the pipeline N times per story; report mean and spread",
+    )
+    p.add_argument(
+        "--repeat-temperature",
+        type=float,
+        default=DEFAULT_REPEAT_TEMPERATURE,
+        metavar="T",
+        help="sampling temperature of runs 2..N, each with its own seed (default "
+        f"{DEFAULT_REPEAT_TEMPERATURE}; at temperature 0 a seed changes nothing)",
+    )
     g = p.add_mutually_exclusive_group()
     g.add_argument(
         "--compare-prompts",
@@ -59,13 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run with this prompt set and show it side by side",
     )
     g.add_argument("--compare-model", metavar="M2", help="also run with this model, side by side")
-    g.add_argument(
-        "--compare-graph",
-        type=Path,
-        action="append",
-        metavar="FILE.json",
-        help="score this existing graph as the second system (one per story)",
-    )
     p.add_argument(
         "--graph",
         type=Path,
@@ -78,28 +123,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--baseline",
         type=Path,
         metavar="REPORT.json",
-        help="earlier report.json; a fact it covered and this run lost fails the gate",
+        help="earlier report.json; a fact every baseline run covered and every new "
+        "run missed fails the gate",
     )
     p.add_argument(
         "--thresholds",
         type=Path,
         default=None,
-        help=f"threshold file (default: {DEFAULT_THRESHOLDS.relative_to(ROOT)} if present)",
+        help=f"threshold file (default: {DEFAULT_THRESHOLDS.relative_to(ROOT)})",
     )
     p.add_argument("--no-thresholds", action="store_true", help="report only; no threshold gate")
     p.add_argument(
         "--word-budget",
         type=int,
         default=DEFAULT_WORD_BUDGET,
-        help=f"words of each briefing that count for recall (default {DEFAULT_WORD_BUDGET})",
+        help=f"words that count for fact recall (default {DEFAULT_WORD_BUDGET})",
+    )
+    p.add_argument(
+        "--rouge-budget",
+        type=int,
+        default=DEFAULT_ROUGE_BUDGET,
+        help=f"words every system is cut to for ROUGE (default {DEFAULT_ROUGE_BUDGET})",
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where report.json/.md go")
+    p.add_argument(
+        "--full-text",
+        action="store_true",
+        help="keep BASIL output text in the reports (local use only: the dataset "
+        "may not be redistributed, so committed reports withhold it)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument(
+        "--html", action="store_true", help="also write report.html (evals/report_html.py)"
+    )
     return p  # fmt: skip
-
-
-def default_stories() -> list[Path]:
-    return sorted(p.parent for p in SEEDS.glob("*/facts.yaml"))
 
 
 def _load_graph(path: Path) -> ClaimGraph:
@@ -133,35 +190,65 @@ def _progress(message: str) -> None:
     print(f"  {message}", file=sys.stderr)
 
 
-def _paired(files: list[Path] | None, stories: Sequence[Path], flag: str) -> list[Path] | None:
-    if files is None:
-        return None
-    if len(files) != len(stories):
-        raise harness.EvalError(f"{flag} given {len(files)} time(s) for {len(stories)} story(ies)")
-    return files
+def select_stories(args: argparse.Namespace) -> list[Story]:
+    if args.limit is not None and args.limit <= 0:
+        raise harness.EvalError("--limit must be positive")
+    if args.split and args.stories:
+        raise harness.EvalError("give STORY_DIR folders or --split, not both")
+    if args.split:
+        wanted = tuple(d.strip() for d in args.datasets.split(",") if d.strip())
+        unknown = sorted(set(wanted) - set(DATASETS))
+        if unknown or not wanted:
+            raise harness.EvalError(f"--datasets: unknown {unknown}; choose from {DATASETS}")
+        stories = load_split(args.split, args.limit, wanted)
+    elif args.stories:
+        for folder in args.stories:
+            if not folder.is_dir():
+                raise harness.EvalError(f"not a story folder: {folder}")
+        stories = [load_seed_folder(folder) for folder in args.stories]
+    else:
+        stories = load_seed("dev")
+    if not stories:
+        raise harness.EvalError(f"no stories (none with facts.yaml under {SEEDS})")
+    return stories
 
 
-def _story_facts(folder: Path) -> StoryFacts:
-    if not folder.is_dir():
-        raise harness.EvalError(f"not a story folder: {folder}")
-    facts = load_facts(folder)
-    harness.check_article_numbers(facts, harness.count_articles(folder), str(folder / "facts.yaml"))
-    return facts
+def baseline_input(folder: Path) -> tuple[list[str], list[str]]:
+    """Each article's text as the pipeline's loader keeps it (boilerplate removed), so the
+    baselines read what the pipeline reads; and the loader's warnings."""
+    from pipeline.sources import load_articles
+
+    result = load_articles(folder)
+    texts = [
+        " ".join(a.sentence_text(i).strip() for i in range(len(a.sentences)))
+        for a in result.articles
+    ]
+    return texts, [str(w) for w in result.warnings]
+
+
+def _check_budgets(args: argparse.Namespace) -> None:
+    for flag, value in (
+        ("--word-budget", args.word_budget),
+        ("--rouge-budget", args.rouge_budget),
+        ("--repeat", args.repeat),
+    ):
+        if value <= 0:
+            raise harness.EvalError(f"{flag} must be positive")
+    if args.repeat_temperature < 0:
+        raise harness.EvalError("--repeat-temperature must not be negative")
 
 
 def evaluate(
     args: argparse.Namespace, *, runner: Runner | None = None, echo: Callable[[str], None] = print
 ) -> harness.EvalReport:
-    """Run (or load), score and gate every story; raises EvalError/FactsError on bad input."""
-    stories: list[Path] = list(args.stories) or default_stories()
-    if not stories:
-        raise harness.EvalError(f"no stories given and none under {SEEDS}")
-    graphs = _paired(args.graph, stories, "--graph")
-    compare_graphs = _paired(args.compare_graph, stories, "--compare-graph")
+    """Run (or load), score and gate every story; raises EvalError & co on bad input."""
+    _check_budgets(args)
+    stories = select_stories(args)
+    graphs: list[Path] | None = args.graph
+    if graphs is not None and len(graphs) != len(stories):
+        raise harness.EvalError(f"--graph given {len(graphs)} time(s) for {len(stories)} stories")
     if graphs is not None and (args.compare_prompts or args.compare_model):
         raise harness.EvalError("--graph cannot be combined with --compare-prompts/--compare-model")
-    if args.word_budget <= 0:
-        raise harness.EvalError("--word-budget must be positive")
     thresholds_path = args.thresholds or (
         DEFAULT_THRESHOLDS if DEFAULT_THRESHOLDS.exists() else None
     )
@@ -171,72 +258,147 @@ def evaluate(
         else harness.load_thresholds(thresholds_path)
     )
     baseline = harness.load_report(args.baseline) if args.baseline else None
-    all_facts = [_story_facts(folder) for folder in stories]  # validate everything before running
+    for story in stories:
+        if story.facts is not None and story.folder is not None:
+            check_article_numbers(story)
 
-    settings_a = settings_b = None
-    need_run = graphs is None
-    if need_run or args.compare_prompts or args.compare_model:
-        settings_a = Settings.from_env(
-            model=args.model, base_url=args.base_url, prompts_dir=args.prompts, quiet=args.quiet
-        )
+    systems: list[tuple[str, Settings | None]] = []
+    if graphs is None or args.compare_prompts or args.compare_model:
+        base = Settings.from_env(
+            model=args.model, base_url=args.base_url, prompts_dir=args.prompts,
+            quiet=args.quiet, refresh=args.refresh or None,
+        )  # fmt: skip
+        systems.append(("pipeline", None if graphs is not None else base))
         if args.compare_prompts:
-            settings_b = settings_a.model_copy(update={"prompts_dir": args.compare_prompts})
-        elif args.compare_model:
-            settings_b = settings_a.model_copy(update={"model": args.compare_model})
-        if runner is None:
-            runner = _pipeline_runner(None if args.quiet else _progress)
-
-    story_reports: list[harness.StoryReport] = []
-    for i, (folder, facts) in enumerate(zip(stories, all_facts, strict=True)):
-        name = facts.story or folder.name
-        systems: dict[str, harness.SystemScore] = {}
-        budget = args.word_budget
-
-        for label, given, settings in (
-            ("pipeline", graphs, settings_a),
-            ("pipeline-b", compare_graphs, settings_b),
-        ):
-            if label == "pipeline-b" and given is None and settings is None:
-                continue
-            if given is not None:
-                graph, setup = _load_graph(given[i]), f"graph {given[i]}"
-            else:
-                assert runner is not None and settings is not None
-                if not args.quiet:
-                    print(f"[{name}] running {label} ...", file=sys.stderr)
-                graph, setup = runner(folder, settings), ""
-            systems[label] = harness.score_graph(
-                label, facts, graph, word_budget=budget, setup=setup
+            systems.append(
+                ("pipeline-b", base.model_copy(update={"prompts_dir": args.compare_prompts}))
             )
-        lead_sentences, warnings = lead3(folder)
-        systems[harness.LEAD3] = harness.score_lead3(
-            facts, lead_sentences, word_budget=budget, warnings=warnings
-        )
-        story_reports.append(
+        elif args.compare_model:
+            systems.append(("pipeline-b", base.model_copy(update={"model": args.compare_model})))
+        if runner is None and any(s is not None for _, s in systems):
+            runner = _pipeline_runner(None if args.quiet else _progress)
+    else:
+        systems.append(("pipeline", None))
+
+    budgets = {"word_budget": args.word_budget, "rouge_budget": args.rouge_budget}
+    reports: list[harness.StoryReport] = []
+    for i, story in enumerate(stories):
+        with tempfile.TemporaryDirectory(prefix="evals-") as tmp:
+            folder = materialise(story, Path(tmp) / story.id)
+            scores: dict[str, harness.SystemScore] = {}
+            for label, settings in systems:
+                if settings is None:
+                    assert graphs is not None
+                    graph = _load_graph(graphs[i])
+                    scores[label] = harness.score_graph(
+                        label, story, graph, setup=f"graph {graphs[i]}", **budgets
+                    )
+                    continue
+                assert runner is not None
+                runs = []
+                for k in range(args.repeat):
+                    run_settings = settings if k == 0 else settings.model_copy(
+                        update={"seed": k, "temperature": args.repeat_temperature}
+                    )  # fmt: skip
+                    if not args.quiet:
+                        print(
+                            f"[{story.id}] {label} run {k + 1}/{args.repeat} ...", file=sys.stderr
+                        )
+                    graph = runner(folder, run_settings)
+                    runs.append(harness.score_graph(label, story, graph, **budgets))
+                scores[label] = harness.combine(runs)
+            texts, warnings = baseline_input(folder)
+            per_article = lexrank.article_sentences(texts)
+            scores[harness.LEXRANK] = harness.score_extractive(
+                harness.LEXRANK, story, lexrank.lexrank(per_article, args.word_budget),
+                setup="sumy LexRank (pysbd sentences), best-ranked first", **budgets,
+            )  # fmt: skip
+            scores[harness.LEAD3] = harness.score_extractive(
+                harness.LEAD3, story, lexrank.lead_n(per_article, 3),
+                setup="first 3 sentences per article, round-robin", **budgets,
+            )  # fmt: skip
+            scores[harness.LEAD3].warnings = warnings
+        facts = story.facts
+        reports.append(
             harness.StoryReport(
-                story=name, folder=str(folder), facts=len(facts.facts),
-                conflicts=len(facts.conflicts), systems=systems,
+                story=story.id, dataset=story.dataset,
+                folder=_shown(story.folder),
+                facts=len(facts.facts) if facts else 0,
+                conflicts=len(facts.conflicts) if facts else 0, systems=scores,
             )
         )  # fmt: skip
+        echo(render.render_table(reports[-1]))
+        echo("")
 
-    report = harness.EvalReport(word_budget=args.word_budget, stories=story_reports)
+    report = harness.EvalReport(
+        split=args.split or "", limit=args.limit, word_budget=args.word_budget,
+        rouge_budget=args.rouge_budget, repeat=args.repeat, stories=reports,
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    )  # fmt: skip
     gate = harness.compare_to_baseline(report, baseline) if baseline else harness.Gate()
     if thresholds is not None:
-        for story in story_reports:
-            gate.failures += harness.threshold_failures(story, thresholds.for_story(story.story))
+        for story_report in reports:
+            gate.failures += harness.threshold_failures(
+                story_report, thresholds.for_story(story_report.story)
+            )
+        gate.failures += harness.average_failures(report, thresholds.averages)
     report.gate = gate
-    for story in story_reports:
-        echo(harness.render_table(story, args.word_budget))
+    averages = render.render_averages(report)
+    if averages:
+        echo(averages)
         echo("")
     return report
+
+
+def _shown(folder: Path | None) -> str:
+    """A story folder as the report shows it: relative to the repository when inside it."""
+    if folder is None:
+        return ""
+    try:
+        return str(folder.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(folder)
+
+
+def count_articles(folder: Path) -> int:
+    """Article files as the loader sees them (sidecars `*.meta.*` and hidden files excluded)."""
+    suffixes = {".txt", ".md", ".html", ".htm", ".json"}
+    return sum(
+        1
+        for p in folder.iterdir()
+        if p.is_file()
+        and p.suffix.lower() in suffixes
+        and not p.name.startswith(".")
+        and ".meta." not in p.name
+    )
+
+
+def check_article_numbers(story: Story) -> None:
+    """A citation number past the last article means the labels and the folder disagree."""
+    assert story.facts is not None and story.folder is not None
+    n = count_articles(story.folder)
+    bad = sorted(a for a in story.facts.article_numbers() if not 1 <= a <= n)
+    if bad:
+        raise FactsError(f"{story.folder / 'facts.yaml'}: article number(s) {bad} outside 1..{n}")
 
 
 def main(argv: Sequence[str] | None = None, *, runner: Runner | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         report = evaluate(args, runner=runner)
-        json_path, md_path = harness.write_report(report, args.out)
-    except (harness.EvalError, FactsError, PipelineError) as exc:
+        report.command = "python -m evals " + shlex.join(
+            list(sys.argv[1:] if argv is None else argv)
+        )
+        if not args.full_text:
+            for story_report in report.stories:
+                harness.withhold_text(story_report)
+        json_path, md_path = render.write_report(report, args.out)
+        html_path = None
+        if args.html:
+            from evals.report_html import write_html
+
+            html_path = write_html(report, args.out)
+    except (harness.EvalError, FactsError, DatasetError, PipelineError) as exc:
         print(f"evals: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
@@ -254,5 +416,5 @@ def main(argv: Sequence[str] | None = None, *, runner: Runner | None = None) -> 
             print(f"lost   {story} [{label}]: {', '.join(ids)}")
     for failure in gate.failures:
         print(f"FAIL {failure}")
-    print(f"report: {json_path} · {md_path}")
+    print(f"report: {json_path} · {md_path}" + (f" · {html_path}" if html_path else ""))
     return 1 if gate.failures else 0

@@ -8,7 +8,6 @@ wording, so a paraphrase still counts and a sentence with the wrong number does 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -17,20 +16,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.grounding import normalize
+from evals.text import fold
 
 FactKind = Literal["consensus", "single_source", "disputed", "attributed"]
 FACT_KINDS: tuple[FactKind, ...] = ("consensus", "single_source", "disputed", "attributed")
+Importance = Literal["core", "detail"]
 
 
 class FactsError(Exception):
     """facts.yaml is missing or malformed; the CLI prints it as one line."""
-
-
-def fold(text: str) -> str:
-    """Comparison form for matching: grounding.normalize, lower case, accents dropped."""
-    text = unicodedata.normalize("NFKD", normalize(text).lower())
-    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 @lru_cache(maxsize=4096)
@@ -91,6 +85,9 @@ class Fact(BaseModel):
     text: str
     articles: list[int] = Field(min_length=1)
     kind: FactKind
+    importance: Importance = Field(
+        description="core: what a reader must get from any briefing of the story; detail: the rest"
+    )
     match: Matcher
     note: str = ""
 

@@ -1,19 +1,21 @@
-"""Scorers: small pure functions from (labelled facts, briefing sentences) to numbers and lists.
+"""Scorers: small pure functions from (labels, references, output sentences) to numbers.
 
-Quality metrics (recall, conflicts) only count what a reader gets within the word budget, so a
-system cannot win by writing more. Safety metrics (grounding, attribution, boilerplate) look at
-every sentence, because a reader who goes on still must not meet an invented name or an
-unattributed allegation.
+Quality metrics (ROUGE, recall, conflicts) only count what a reader gets within the word budget,
+so a system cannot win by writing more. Safety metrics (defects, support, attribution, loaded
+wording, boilerplate) look at every sentence, because a reader who goes on still must not meet
+an invented name or an unattributed allegation. Nothing here imports the pipeline's checks.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from evals.facts import FACT_KINDS, Assertion, Conflict, Fact, fold
-from pipeline.grounding import has_attribution, normalize, unsupported
+from evals import text as tx
+from evals.defects import Judged, word_lists
+from evals.facts import FACT_KINDS, Assertion, Conflict, Fact
+from evals.text import fold
 from pipeline.schema import ClaimGraph, RunReport
 
 DEFAULT_WORD_BUDGET = 250
@@ -59,6 +61,7 @@ class Recall:
     total: int
     by_kind: dict[str, tuple[int, int]]
     hits: list[FactHit]
+    core: tuple[int, int] = (0, 0)
 
     def covered_ids(self) -> set[str]:
         return {h.fact_id for h in self.hits if h.covered}
@@ -70,6 +73,8 @@ def fact_recall(facts: Sequence[Fact], sentences: Sequence[str]) -> Recall:
     for fact in facts:
         index = next((i for i, s in enumerate(sentences) if fact.match.matches(s)), None)
         hits.append(FactHit(fact.id, fact.kind, index, None if index is None else sentences[index]))
+    core_ids = {f.id for f in facts if f.importance == "core"}
+    core_hits = [h for h in hits if h.fact_id in core_ids]
     by_kind: dict[str, tuple[int, int]] = {}
     for kind in FACT_KINDS:
         of_kind = [h for h in hits if h.kind == kind]
@@ -77,61 +82,8 @@ def fact_recall(facts: Sequence[Fact], sentences: Sequence[str]) -> Recall:
             by_kind[kind] = (sum(h.covered for h in of_kind), len(of_kind))
     covered = sum(h.covered for h in hits)
     value = covered / len(hits) if hits else 0.0
-    return Recall(value, covered, len(hits), by_kind, hits)
-
-
-@dataclass(frozen=True)
-class GroundingFailure:
-    sentence_index: int
-    sentence: str
-    missing: list[str]
-
-
-@dataclass(frozen=True)
-class Grounding:
-    """`value` is 1.0 for an empty briefing: nothing was invented (recall catches emptiness)."""
-
-    value: float
-    supported: int
-    total: int
-    failures: list[GroundingFailure] = field(default_factory=list)
-
-
-def sentence_support(
-    graph: ClaimGraph, group_ids: Iterable[str], article_ids: Iterable[int] = ()
-) -> list[str]:
-    """Text a sentence may rest on: the text and quote of every claim in its cited groups, and
-    the names of the articles it cites (so "according to The Independent" / "article [4]",
-    attribution to the reporting source, is supported by the source's own metadata)."""
-    claims = {c.id: c for c in graph.claims}
-    groups = {g.id: g for g in graph.groups}
-    articles = {a.id: a for a in graph.articles}
-    support: list[str] = [
-        f"{articles[a].outlet or ''} article [{a}]" for a in article_ids if a in articles
-    ]
-    for gid in group_ids:
-        group = groups.get(gid)
-        if group is None:
-            continue
-        for cid in group.claim_ids:
-            claim = claims.get(cid)
-            if claim is not None:
-                support += [claim.text, claim.quote]
-    return support
-
-
-def grounding_precision(graph: ClaimGraph) -> Grounding:
-    """Share of briefing sentences whose names and numbers all occur in the claims they cite."""
-    failures: list[GroundingFailure] = []
-    sentences = graph.briefing.sentences
-    for i, sentence in enumerate(sentences):
-        support = sentence_support(graph, sentence.group_ids, sentence.article_ids)
-        missing = unsupported(sentence.text, support)
-        if missing:
-            failures.append(GroundingFailure(i, sentence.text, [str(m) for m in missing]))
-    total = len(sentences)
-    value = (total - len(failures)) / total if total else 1.0
-    return Grounding(value, total - len(failures), total, failures)
+    core = (sum(h.covered for h in core_hits), len(core_hits))
+    return Recall(value, covered, len(hits), by_kind, hits, core)
 
 
 @dataclass(frozen=True)
@@ -172,6 +124,17 @@ class Violation:
     assertion_id: str
     sentence_index: int
     sentence: str
+
+
+def has_attribution(sentence: str, outlets: Sequence[str] = ()) -> bool:
+    """The evals' own test: a reporting verb, `according to`, or a cited outlet's name."""
+    folded = fold(sentence)
+    if "according to" in folded:
+        return True
+    verbs = word_lists()["reporting_verbs"]
+    if any(w.lower() in verbs for w in tx.words(sentence)):
+        return True
+    return any(o.strip() and fold(o) in folded for o in outlets)
 
 
 def attribution_violations(
@@ -232,5 +195,73 @@ def cost(report: RunReport) -> Cost:
 
 
 def briefing_texts(graph: ClaimGraph) -> list[str]:
-    """The briefing's sentences as plain text, normalised the way grounding sees them."""
-    return [normalize(s.text) for s in graph.briefing.sentences]
+    """The briefing's sentences as plain text, normalised (straight quotes, single spaces)."""
+    return [tx.normalize(s.text) for s in graph.briefing.sentences]
+
+
+def judged_from_graph(graph: ClaimGraph) -> list[Judged]:
+    """Each briefing sentence with the verbatim quotes of the claims in the groups it cites and
+    the outlet names and titles of the articles it cites (what it may rest on)."""
+    claims = {c.id: c for c in graph.claims}
+    groups = {g.id: g for g in graph.groups}
+    # An attribution may name the outlet or, when the data has none, cite the title.
+    outlets = {a.id: " ".join(x for x in (a.outlet, a.title) if x) for a in graph.articles}
+    out: list[Judged] = []
+    for sentence in graph.briefing.sentences:
+        quotes: list[str] = []
+        for gid in sentence.group_ids:
+            group = groups.get(gid)
+            for cid in group.claim_ids if group else []:
+                claim = claims.get(cid)
+                if claim is not None and claim.quote not in quotes:
+                    quotes.append(claim.quote)
+        names = tuple(outlets[a] for a in sentence.article_ids if outlets.get(a))
+        out.append(Judged(tx.normalize(sentence.text), tuple(quotes), names))
+    return out
+
+
+def verbatim(sentences: Sequence[str]) -> list[Judged]:
+    """Extractive output: each sentence is its own quote."""
+    return [Judged(tx.normalize(s), (tx.normalize(s),)) for s in sentences]
+
+
+def budget_text(sentences: Sequence[str], budget: int) -> str:
+    """The first `budget` words of the output, cut mid-sentence if need be (ROUGE's view)."""
+    return " ".join(" ".join(tx.strip_citations(s) for s in sentences).split()[:budget])
+
+
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
+
+
+def rouge(sentences: Sequence[str], reference: str, budget: int) -> dict[str, float]:
+    """ROUGE-1/2/L F1 (rouge-score, Porter stemming) of the budget-cut output vs the reference."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
+    scores = scorer.score(reference, budget_text(sentences, budget))
+    return {k: round(scores[k].fmeasure, 4) for k in ROUGE_TYPES}
+
+
+@dataclass(frozen=True)
+class LoadedLeak:
+    span: str
+    sentence_index: int
+
+
+def loaded_wording(spans: Sequence[str], sentences: Sequence[str]) -> list[LoadedLeak]:
+    """BASIL `lex` spans (loaded wording) that occur in an output sentence outside quotation
+    marks, whole words, case-insensitive; each distinct span counts once."""
+    leaks: list[LoadedLeak] = []
+    seen: set[str] = set()
+    outside = [fold(tx.outside_quotes(s)) for s in sentences]
+    for span in spans:
+        key = fold(span).strip(" .,;:")
+        if not key or key in seen:
+            continue
+        pattern = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
+        for i, text in enumerate(outside):
+            if pattern.search(text):
+                leaks.append(LoadedLeak(span, i))
+                seen.add(key)
+                break
+    return leaks

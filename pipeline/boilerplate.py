@@ -20,9 +20,14 @@ Everything is a named, documented rule in one of five tables, applied in this or
 4. `INLINE_RULES` - a span inside a paragraph: photo captions up to their credit
    ("open image in gallery ... ( AP )", "Photo: ... (Getty Images)"), a stray "date 2025-11-07";
    if none matched, `CAPTION_LINE` drops a short line ending in a credit ("... ( AP )").
-5. `SENTENCE_RULES` and `INJECTION_PATTERNS` - after sentence splitting, single sentences that
-   are appeals or instruction-like text. An instruction-like sentence also takes the rest of its
-   paragraph with it (what follows an injection opener is its payload).
+5. `SENTENCE_RULES`, `INJECTION_PATTERNS` and `injection_rules` - after sentence splitting,
+   single sentences that are appeals or instruction-like text: known phrases, and general shapes
+   of an instruction to the model built from the word lists in `data/injection_cues.yaml`. An
+   instruction-like sentence also takes the rest of its paragraph with it (what follows an
+   injection opener is its payload).
+
+Sentence splitting (pysbd) is quadratic in the length of what it is given, so a long region is
+first cut into pieces of at most `SEGMENT_CHARS`, at a sentence end or else at a space.
 
 Headings are not claims: a region that is one short line (at most `HEADING_MAX_WORDS` words)
 without sentence-ending punctuation, a Markdown `#` line, or a line equal to the title is left
@@ -35,7 +40,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 Span = tuple[int, int]
 
@@ -406,8 +414,222 @@ class Cleaned:
 
 
 def is_instruction_like(sentence: str) -> bool:
-    """True for text that addresses an AI model (prompt injection)."""
-    return any(rule.pattern.search(sentence) for rule in INJECTION_PATTERNS)
+    """True for text that addresses an AI model (prompt injection): a known phrase from
+    `INJECTION_PATTERNS`, or one of the general shapes of `injection_rules`."""
+    return any(rule.pattern.search(sentence) for rule in INJECTION_PATTERNS) or any(
+        rule.pattern.search(sentence) for rule in injection_rules()
+    )
+
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def _alternation(words: list[str]) -> str:
+    """A regex alternation of phrases, longest first, spaces matching any whitespace."""
+    ordered = sorted({w.lower() for w in words}, key=len, reverse=True)
+    return "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in ordered) + ")"
+
+
+@lru_cache(maxsize=1)
+def injection_rules() -> tuple[Rule, ...]:
+    """General shapes of an instruction to the model reading the article, built from the word
+    lists in `data/injection_cues.yaml` (sources noted there). Each needs two signals (who is
+    addressed, or an order, plus what it is about), so news that merely mentions AI, or quotes
+    an order to people, is kept."""
+    cues = yaml.safe_load(DATA_DIR.joinpath("injection_cues.yaml").read_text("utf-8"))
+    addr = _alternation(cues["addressees"]) + "s?"
+    out = _alternation(cues["output_nouns"])
+    reply = _alternation(cues["output_nouns"] + cues["reply_nouns"])
+    order = _alternation(cues["directives"])
+    work = _alternation(cues["processing"])
+    role = _alternation(cues["role_markers"])
+    lead = r"^\W*(?:(?:please|kindly|now|also|and|then|finally|instead)\b[\s,]*)*"
+    then = r"\s*[,:;!\u2014\u2013-]+\s*(?:(?:please|kindly|now|also|from now on)\b[\s,]*)*"
+    you_order = r"you\s+(?:must|should|shall|will|need to|have to|are to|are going to|may)\b"
+    override = _alternation(cues["override_verbs"])
+    overridden = _alternation(cues["override_objects"])
+    persona = _alternation(cues["persona_verbs"])
+    documents = rf"(?:{reply}|article|story|page|passage|document)"
+    material = rf"(?:this|these|the\s+following|(?:the|this|your)\s+{documents})"
+    return (
+        Rule(
+            "note-to-model",
+            _r(
+                rf"^\W*(?:(?:note|message|memo|instructions?|a\s+word|reminder)\s+(?:to|for)|"
+                rf"attention|to)\s*[,:]?\s+(?:the\s+|any\s+|all\s+|every\s+)?{addr}"
+                rf"\s*[:,;!\u2014\u2013-]"
+            ),
+            'A sentence headed to a model ("Attention AI:", "Note to any summarization '
+            'system:"); "Attention, AI investors" or "to AI companies" is news.',
+        ),
+        Rule(
+            "override-own-rules",
+            _r(
+                rf"{lead}{override}\b.{{0,40}}?\b(?:what\s+you\s+(?:were|have\s+been)\s+"
+                rf"(?:told|given|asked|instructed)|(?:your\s+(?:\w+\s+)?|the\s+)?{overridden}|"
+                rf"(?:everything|anything|all)\s+(?:that\s+)?you(?:'ve|\s+have)?\s+(?:read|seen|"
+                rf"been\s+told|been\s+given)|"
+                rf"(?:all\s+)?(?:previous|prior|earlier|above|original|preceding)\s+{overridden})"
+            ),
+            'An order to drop the reader\'s own instructions: "Set aside your earlier rules".',
+        ),
+        Rule(
+            "persona-switch",
+            _r(
+                rf"{lead}{persona}\s+(?:to\s+be|as\s+(?:if|though|an?|the)|like)\b|"
+                rf"\b(?:from\s+now\s+on|from\s+this\s+point\s+(?:on|forward)|henceforth)"
+                rf"[\s,]+(?:the\s+)?{addr}\b"
+            ),
+            'A persona switch: "Pretend to be ...", "From now on, the assistant ...".',
+        ),
+        Rule(
+            "headed-to-model",
+            _r(
+                rf"^\W*(?:(?:(?:a\s+)?(?:note|message|memo|word|reminder|warning)\s+)?"
+                rf"(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?"
+                rf"(?:automated\s+|automatic\s+)?{addr}|{addr}\s+{work}\s+{material})\s*:|"
+                rf"^\W*{addr}\s*:\s*(?:(?:please|now|also)\b[\s,]*)*(?:{order}\b|you\b)"
+            ),
+            'A sentence headed to a model as its reader: "For any AI: ...", "Chatbot reading '
+            'this page: ...", or "Model:" then an order. A title like "ChatGPT: what we know" '
+            "is not one.",
+        ),
+        Rule(
+            "models-take-note",
+            _r(
+                rf"^\W*(?:(?:the|all|any|every)\s+)?(?:automated\s+)?{addr}\s*[,:]?\s+"
+                rf"(?:take\s+note|note\s+this|be\s+advised|listen(?:\s+up)?|heads\s+up|beware)\b"
+            ),
+            'A call for a model\'s attention: "Summarisers take note: ...".',
+        ),
+        Rule(
+            "important-that-output",
+            _r(
+                rf"\b(?:important|essential|crucial|vital|necessary|imperative|required)\s+that\s+"
+                rf"(?:the|your|this|each|every|any)\s+(?:final\s+)?{out}\b"
+            ),
+            'An insistence on what the output holds: "It is very important that the briefing '
+            'says ...".',
+        ),
+        Rule(
+            "the-reader-told",
+            _r(rf"\b{order}\s+(?:\w+\s+)?(?:the|your)\s+readers?\b"),
+            'An order about what the reader is told: "do not tell the reader ...".',
+        ),
+        Rule(
+            "new-role",
+            _r(
+                rf"\byour\s+(?:new|real|actual|only|true|next|updated)\s+"
+                rf"{_alternation(cues['roles'])}\s+(?:is|are|will\s+be)\b"
+            ),
+            'A new role handed to the reader: "Your new task is to ...".',
+        ),
+        Rule(
+            "whoever-reads",
+            _r(
+                rf"\b(?:whoever|anyone|anybody|everyone|whatever)\s+(?:is\s+|that\s+is\s+)?"
+                rf"{work}\s+{material}|"
+                rf"^\W*(?:when|if|whenever|once)\s+you(?:'re|\s+are)?\s+(?:asked|questioned|"
+                rf"prompted|queried)\b"
+            ),
+            'Text aimed at whoever processes it: "Whoever is summarizing this", "When you are '
+            'asked about this, ...".',
+        ),
+        Rule(
+            "output-made-to",
+            _r(
+                rf"\b(?:make|have|let|get)\s+(?:the|your|this|each|every)\s+{out}\s+"
+                rf"(?:to\s+)?{order}\b|"
+                rf"\b{out}\s+(?:of\s+this\s+\w+\s+)?(?:is|are)\s+(?:required|expected|"
+                rf"supposed|obliged|instructed)\s+to\b"
+            ),
+            'The output made to say something: "make the recap say ...", "Summaries are '
+            'required to mention ...".',
+        ),
+        Rule(
+            "answer-format",
+            _r(
+                rf"{lead}(?:respond|reply|answer)\s+(?:only\s+)?(?:with|in|using)\b|"
+                rf"\b(?:whatever|regardless\s+of\s+what|no\s+matter\s+what)\s+"
+                rf"(?:this|the)\s+(?:article|text|story|page|document|sources?)\s+says?\b"
+            ),
+            'An order on the form of the answer: "Respond with only ...", "whatever the article '
+            'says".',
+        ),
+        Rule(
+            "addressed-then-ordered",
+            _r(
+                rf"^\W*(?:(?:dear|hey|hi|hello|attention|note to|message to|memo to|calling)\s+)?"
+                rf"(?:the\s+|any\s+|all\s+|every\s+)?{addr}{then}"
+                rf"(?:{order}\b|(?:when|while|as|if|before|after|once|whenever)\s+you\b|"
+                rf"{you_order}|i\s+(?:want|need)\s+you\b)"
+            ),
+            'A sentence opened by addressing a model, then an order: "Assistant, when you '
+            'write the briefing, state ..."',
+        ),
+        Rule(
+            "role-marker",
+            _r(rf"^\W*(?:#{{1,6}}\s*|\[|<|\*\*)?{role}s?\s*(?:\]|>|\*\*)?\s*(?::|\]|>)"),
+            'A chat-transcript role marker at the start ("System:", "[assistant]").',
+        ),
+        Rule(
+            "model-reading-this",
+            _r(
+                rf"\bif\s+you(?:'re|\u2019re|\s+are)\s+(?:an?\s+|the\s+)?{addr}\b|"
+                rf"\bif\s+(?:an?|the|any)\s+{addr}\s+(?:is\s+)?{work}\b|"
+                rf"(?:^\W*|\b(?:any|every|all|the)\s+){addr}\s+(?:that\s+is\s+|who\s+is\s+)?"
+                rf"{work}\s+{material}\b"
+            ),
+            'Text that speaks to whatever model reads it ("if you are an AI", "any model '
+            'reading this").',
+        ),
+        Rule(
+            "while-you-work",
+            _r(
+                rf"\b(?:when|while|as|if|before|after|once|whenever)\s+you(?:'re|\s+are)?\s+"
+                rf"{work}\b.{{0,40}}?\b(?:{reply}|article|story|document|page|passage|this)\b|"
+                rf"\b(?:when|while|before|after|in)\s+{work}\s+(?:the|this|your|any)\s+{out}\b"
+            ),
+            'A clause about the model\'s own work: "when you summarise this article", '
+            '"while writing the briefing".',
+        ),
+        Rule(
+            "your-output",
+            _r(rf"\byour\s+(?:final\s+|next\s+)?{out}\b"),
+            'The reader\'s own output: "in your summary", "your briefing".',
+        ),
+        Rule(
+            "order-about-output",
+            _r(
+                rf"{lead}{order}\b.{{0,150}}?\b(?:the|this|each|every|any)\s+"
+                rf"(?:final\s+|following\s+)?{out}\b"
+            ),
+            'An imperative sentence about the output: "Include in the summary that ...".',
+        ),
+        Rule(
+            "output-must",
+            _r(
+                rf"\b(?:the|this|each|every|any)\s+{out}\s+(?:(?:that\s+)?you\s+{work}\s+)?"
+                rf"(?:must|should|shall|needs?\s+to|"
+                rf"has\s+to|is\s+to)\s+(?:not\s+|also\s+|only\s+|always\s+|never\s+)*"
+                rf"{order}\b"
+            ),
+            'An order to the output itself: "The briefing must state that ...".',
+        ),
+        Rule(
+            "you-must-output",
+            _r(rf"\b{you_order}\s+(?:\w+\s+){{0,3}}?{order}\b.{{0,100}}?\b{reply}\b"),
+            'A second-person order about the output: "You must add to the response ...".',
+        ),
+        Rule(
+            "state-as-fact",
+            _r(
+                rf"{lead}{order}\b.{{0,120}}?\bas\s+(?:an?\s+)?(?:confirmed|established|"
+                rf"verified|undisputed|proven|certain|official)\s+(?:fact|truth|news)"
+            ),
+            'An order to present a claim as fact: "State as confirmed fact that ...".',
+        ),
+    )
 
 
 def _trim(text: str, start: int, end: int) -> Span | None:
@@ -486,25 +708,61 @@ def _segmenter() -> Any:
     return pysbd.Segmenter(language="en", clean=False)
 
 
+SEGMENT_CHARS = 3000
+"""pysbd's abbreviation regexes are quadratic in the length of what it is given (a 199 KB run
+without punctuation took ~40 s). A region longer than this is cut into pieces first, at a
+sentence end where there is one, else at a space. News paragraphs are shorter than this, so
+normal text is segmented exactly as before."""
+
+# A sentence end after a lower-case word (not "U.S." or "Mr."), before a capital: a safe cut.
+_SAFE_CUT = re.compile(r"(?<=[a-z]{2})[.!?][\"'”’)\]]*\s+(?=[\"“‘(]?[A-Z])")
+
+
+def _pieces(region: str) -> list[Span]:
+    """(start, end) pieces of `region`, each at most SEGMENT_CHARS long."""
+    pieces: list[Span] = []
+    start = 0
+    while len(region) - start > SEGMENT_CHARS:
+        limit = start + SEGMENT_CHARS
+        cut = 0
+        for match in _SAFE_CUT.finditer(region, start + SEGMENT_CHARS // 2, limit):
+            cut = match.end()
+        if not cut:
+            space = region.rfind(" ", start + 1, limit)
+            cut = space + 1 if space > start else limit
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, len(region)))
+    return pieces
+
+
 def split_sentences(text: str, start: int, end: int) -> list[Span]:
     """Sentence spans inside text[start:end], located in the text so they index into it."""
     # pysbd treats a newline as a sentence end; a hard-wrapped paragraph has newlines inside
     # sentences, so segment a same-length copy with spaces and map the spans back 1:1.
     region = text[start:end].replace("\n", " ")
     spans: list[Span] = []
+    for lo, hi in _pieces(region):
+        spans.extend(_segment(text, region[lo:hi], start + lo))
+    return _join_clock_times(text, spans)
+
+
+def _segment(text: str, piece: str, offset: int) -> list[Span]:
+    """pysbd's sentences of `piece`, which starts at `offset` in `text`."""
+    spans: list[Span] = []
     cursor = 0
-    for piece in _segmenter().segment(region):
-        sentence = str(piece).strip()
+    for found in _segmenter().segment(piece):
+        sentence = str(found).strip()
         if not sentence:
             continue
-        at = region.find(sentence, cursor)
+        at = piece.find(sentence, cursor)
         if at < 0:  # pysbd altered the text; keep the rest as one sentence
             break
-        spans.append((start + at, start + at + len(sentence)))
+        spans.append((offset + at, offset + at + len(sentence)))
         cursor = at + len(sentence)
-    if region[cursor:].strip() and (t := _trim(text, start + cursor, end)):
+    if piece[cursor:].strip() and (t := _trim(text, offset + cursor, offset + len(piece))):
         spans.append(t)
-    return _join_clock_times(text, spans)
+    return spans
 
 
 # "around 12 p.m. CDT near New Hope": pysbd ends a sentence after "p.m." when a capitalised

@@ -7,11 +7,15 @@ ends in one line and a non-zero exit; set PIPELINE_DEBUG=1 to see a traceback in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import math
 import os
+import select
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pipeline import __version__
 from pipeline.config import Settings
@@ -23,7 +27,7 @@ EXIT_INTERRUPTED = 130
 
 
 def _add_endpoint_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="model name (env PIPELINE_MODEL); local: qwen2.5-1.5b")
+    p.add_argument("--model", help="model name (env PIPELINE_MODEL); local: qwen2.5-coder-1.5b")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (env PIPELINE_BASE_URL)")
     p.add_argument("--model-path", type=Path, help="run this local .gguf file instead")
     p.add_argument("--prompts", type=Path, help="folder holding a whole prompt set")
@@ -51,11 +55,43 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pipeline {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    brief = sub.add_parser("brief", help="write a briefing for a folder of articles")
-    brief.add_argument("folder", type=Path)
+    brief = sub.add_parser("brief", help="write a briefing for a folder of articles or web pages")
+    brief.add_argument(
+        "folder", nargs="*", metavar="FOLDER|URL", help="a folder of articles, or page URLs"
+    )
+    brief.add_argument(
+        "--urls", type=Path, metavar="FILE", help="a file of page URLs, one per line"
+    )
     brief.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     brief.add_argument("--format", choices=["md", "json", "html"], default="md")
     _add_endpoint_flags(brief)
+
+    batch = sub.add_parser("batch", help="brief many stories: one subfolder per story")
+    batch.add_argument(
+        "stories",
+        type=Path,
+        metavar="STORIES",
+        help="a folder of story folders, or a file listing story folders (one a line)",
+    )
+    batch.add_argument("-o", "--output", type=Path, required=True, metavar="OUT_DIR")
+    batch.add_argument(
+        "--format",
+        action="append",
+        choices=["md", "json", "html"],
+        default=[],
+        help="also write this format (md and json are always written)",
+    )
+    batch.add_argument(
+        "--concurrency",
+        type=int,
+        help="model calls in flight across the batch (default 4; 1 for the embedded model, "
+        "whose server answers one request at a time)",
+    )
+    batch.add_argument("--rpm", type=float, help="at most this many requests per minute")
+    batch.add_argument("--executor", choices=["threads", "ray"], default="threads")
+    batch.add_argument("--ray-address", help="join this Ray cluster (default: start a local one)")
+    batch.add_argument("--force", action="store_true", help="brief stories already current")
+    _add_endpoint_flags(batch)
 
     models = sub.add_parser("models", help="local models: list or pull")
     msub = models.add_subparsers(dest="action", required=True)
@@ -92,7 +128,67 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env(**overrides)
     if settings.model_path is not None and settings.base_url is not None:
         raise InputError("--model-path runs a local model; it cannot be combined with --base-url")
+    _check_timeout(settings.timeout)
+    if settings.base_url is not None:
+        _check_base_url(settings.base_url)
     return settings
+
+
+def _check_timeout(timeout: float) -> None:
+    """A bad timeout would otherwise surface only at the first call, or be retried 4 times."""
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise InputError(f"--timeout must be a number of seconds above 0, not {timeout:g}")
+
+
+def _check_base_url(url: str) -> None:
+    """Only an http(s) endpoint with a host, or mock://; anything else cannot work, so it is
+    refused before any work instead of being retried as 'cannot reach'."""
+    if url.startswith("mock://"):
+        return
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise InputError(
+            f"--base-url must be an http:// or https:// URL with a host (or mock://), not {url!r}"
+        )
+
+
+def _check_output(output: Path, folder: Path) -> None:
+    """Refuse an output that would overwrite an article or land in the folder being briefed
+    (the next run would read the briefing as an article)."""
+    try:
+        target = output.resolve()
+        source = folder.resolve()
+    except (OSError, RuntimeError):
+        return  # the folder check and the write report these themselves
+    if target == source or source in target.parents:
+        raise InputError(
+            f"-o {output} is inside the input folder {folder}; write the briefing elsewhere"
+        )
+
+
+def _input_folder(args: argparse.Namespace, settings: Settings) -> tuple[Path, list[str]]:
+    """The folder to brief: the one named, or one holding the pages of the URLs given, each
+    fetched once and cached (pipeline/fetch.py); and a line for each page left out."""
+    from pipeline.fetch import fetch_articles, is_url, read_url_list
+
+    items = [str(item) for item in args.folder]
+    urls = [item for item in items if is_url(item)]
+    if args.urls is None and not urls:
+        if len(items) != 1:
+            raise InputError("give one folder of articles, or page URLs (or --urls FILE)")
+        return Path(items[0]), []
+    if len(urls) != len(items):
+        raise InputError("give either one folder or page URLs, not both")
+    if args.urls is not None:
+        urls += read_url_list(args.urls)
+    say = None if settings.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    fetched = fetch_articles(urls, settings.cache_dir, progress=say)
+    return fetched.folder, fetched.warnings
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
@@ -100,17 +196,22 @@ def cmd_brief(args: argparse.Namespace) -> int:
     from pipeline.run import run_brief
 
     settings = _settings(args)
+    args.folder, skipped_pages = _input_folder(args, settings)
+    if args.output:
+        _check_output(args.output, args.folder)
     progress = None if settings.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     graph = run_brief(args.folder, settings, progress=progress)
+    graph.report.warnings[:0] = skipped_pages
     text = RENDERERS[args.format](graph)
     if args.output:
         try:
             args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(text, encoding="utf-8")
+            # "replace": a stray surrogate (an undecodable file name) must not lose the run.
+            args.output.write_text(text, encoding="utf-8", errors="replace")
         except OSError as exc:
             raise InputError(f"cannot write {args.output}: {exc.strerror}") from None
     else:
-        sys.stdout.write(text)
+        _write_stdout(text)
     if not settings.quiet:
         r = graph.report
         g = r.grounding
@@ -125,6 +226,37 @@ def cmd_brief(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from pipeline.batch import discover_stories, run_batch
+
+    settings = _settings(args)
+    if args.concurrency is None:
+        args.concurrency = 1 if settings.embedded else 4
+    if args.concurrency < 1:
+        raise InputError(f"--concurrency must be 1 or more, not {args.concurrency}")
+    if args.rpm is not None and not (math.isfinite(args.rpm) and args.rpm > 0):
+        raise InputError(f"--rpm must be a number above 0, not {args.rpm:g}")
+    stories = discover_stories(args.stories, exclude=args.output)
+    for story in stories:
+        _check_output(args.output, story.folder)
+    summary = run_batch(
+        stories,
+        args.output,
+        settings,
+        concurrency=args.concurrency,
+        rpm=args.rpm,
+        formats=args.format,
+        executor=args.executor,
+        ray_address=args.ray_address,
+        progress=not settings.quiet,
+        force=args.force or settings.refresh,
+    )
+    sys.stdout.write(summary.table())
+    for failed in summary.failures:
+        print(f"failed: {failed.name}: {failed.error}", file=sys.stderr)
+    return EXIT_ERROR if summary.failures else 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from pipeline.llm import registry
 
@@ -135,6 +267,10 @@ def cmd_models(args: argparse.Namespace) -> int:
             state = "verified" if st.verified else ("present" if st.present else "not pulled")
             print(f"{st.name:22} {model.size / 1e6:8.1f} MB  {state:10}  sha256 {model.sha256}")
         print(f"models dir: {settings.models_dir}")
+        from pipeline.llm.build import llama_build, machine
+
+        print(f"llama.cpp build: {llama_build()}")
+        print(f"machine: {machine()}")
         return 0
     started = time.monotonic()
     path = registry.ensure(args.name, settings.models_dir, progress=not args.quiet)
@@ -160,10 +296,12 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 
 def cmd_prompts(args: argparse.Namespace) -> int:
-    from pipeline.prompts import load_prompt_set
+    from pipeline.prompts import check_prompt_set, load_prompt_set
 
     settings = Settings.from_env(prompts_dir=args.prompts)
     prompts = load_prompt_set(settings.prompts_dir)
+    if args.action == "check":
+        check_prompt_set(prompts)
     for name, p in prompts.items():
         print(
             f"{name:15} v{p.meta.version}  {p.meta.schema_name:14} "
@@ -174,7 +312,18 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"brief": cmd_brief, "models": cmd_models, "cache": cmd_cache, "prompts": cmd_prompts}
+def _write_stdout(text: str) -> None:
+    """A stray surrogate (an undecodable file name) becomes U+FFFD instead of losing the run."""
+    sys.stdout.write(text.encode("utf-8", "replace").decode("utf-8"))
+
+
+COMMANDS = {
+    "brief": cmd_brief,
+    "batch": cmd_batch,
+    "models": cmd_models,
+    "cache": cmd_cache,
+    "prompts": cmd_prompts,
+}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -209,12 +358,23 @@ def main(argv: list[str] | None = None) -> int:
     _show_warnings(bool(getattr(args, "quiet", False)))
     debug = os.environ.get("PIPELINE_DEBUG") == "1"
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
+        return code
     except PipelineError as exc:
         if debug:
             raise
         print(f"pipeline: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError as exc:
+        if not _stdout_closed():  # a broken pipe elsewhere is a real failure
+            return _internal_error(exc, debug)
+        # `pipeline cache stats | head -1`: the reader has gone, which is not an error. Point
+        # stdout at devnull so the interpreter's final flush does not complain again.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(
             "pipeline: interrupted; finished model answers are cached, re-run to resume",
@@ -222,11 +382,25 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no traceback
-        if debug:
-            raise
-        print(
-            f"pipeline: internal error: {type(exc).__name__}: {_one_line(exc)} "
-            "(set PIPELINE_DEBUG=1 for details)",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
+        return _internal_error(exc, debug)
+
+
+def _internal_error(exc: Exception, debug: bool) -> int:
+    if debug:
+        raise exc
+    print(
+        f"pipeline: internal error: {type(exc).__name__}: {_one_line(exc)} "
+        "(set PIPELINE_DEBUG=1 for details)",
+        file=sys.stderr,
+    )
+    return EXIT_ERROR
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll reports an error on it)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLERR)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no real file descriptor: cannot tell
+        return True

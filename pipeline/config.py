@@ -12,7 +12,7 @@ from typing import Literal
 from platformdirs import user_cache_dir
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-DEFAULT_LOCAL_MODEL = "qwen2.5-1.5b"
+DEFAULT_LOCAL_MODEL = "qwen2.5-coder-1.5b"
 PACKAGE_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 
 StructuredMode = Literal["auto", "json_schema", "json_object"]
@@ -40,7 +40,7 @@ def default_grouping() -> Grouping:
 class Settings(BaseModel):
     """Everything a run needs to know. `api_key` is a SecretStr so it never prints."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
 
     model: str | None = None
     base_url: str | None = None
@@ -56,6 +56,10 @@ class Settings(BaseModel):
     structured: StructuredMode = "auto"
     quiet: bool = False
     grouping: Grouping = Field(default_factory=default_grouping)
+    # Sampling overrides for repeated eval runs (`python -m evals --repeat`); defaults = as the
+    # prompts say, seed 0.
+    seed: int = 0
+    temperature: float | None = None
 
     @property
     def embedded(self) -> bool:

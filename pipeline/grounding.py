@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipeline.schema import Span
+from pipeline.text import number_words_to_digits, word_list
 
 _QUOTE_MAP = str.maketrans(
     {
@@ -51,179 +52,12 @@ NUMBER_WORDS = {
     "thousand": "1000", "million": "1000000", "billion": "1000000000", "dozen": "12",
 }  # fmt: skip
 
-# Capitalised words that are not names: function words that start sentences, titles and
-# generic nouns. Lower-case forms; compared after stripping possessives.
-_NOT_NAMES = set(
-    [
-        "a",
-        "an",
-        "the",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "their",
-        "they",
-        "them",
-        "he",
-        "she",
-        "his",
-        "her",
-        "him",
-        "it",
-        "its",
-        "we",
-        "our",
-        "us",
-        "you",
-        "your",
-        "i",
-        "in",
-        "on",
-        "at",
-        "of",
-        "for",
-        "from",
-        "to",
-        "by",
-        "with",
-        "as",
-        "after",
-        "before",
-        "during",
-        "since",
-        "until",
-        "while",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "what",
-        "why",
-        "how",
-        "but",
-        "and",
-        "or",
-        "nor",
-        "yet",
-        "so",
-        "if",
-        "then",
-        "than",
-        "also",
-        "still",
-        "however",
-        "meanwhile",
-        "moreover",
-        "furthermore",
-        "although",
-        "though",
-        "despite",
-        "because",
-        "following",
-        "according",
-        "asked",
-        "speaking",
-        "earlier",
-        "later",
-        "last",
-        "next",
-        "this",
-        "today",
-        "yesterday",
-        "tomorrow",
-        "soon",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "sir",
-        "president",
-        "minister",
-        "ministry",
-        "foreign",
-        "prime",
-        "deputy",
-        "secretary",
-        "state",
-        "spokesperson",
-        "spokesman",
-        "spokeswoman",
-        "chief",
-        "head",
-        "leader",
-        "official",
-        "officials",
-        "government",
-        "council",
-        "security",
-        "kremlin's",
-        "russian's",
-        "both",
-        "all",
-        "any",
-        "some",
-        "many",
-        "most",
-        "several",
-        "each",
-        "every",
-        "no",
-        "not",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "first",
-        "second",
-        "third",
-        "new",
-        "former",
-        "many",
-        "other",
-        "others",
-        "such",
-        "only",
-        "even",
-        "just",
-        "more",
-        "less",
-        "much",
-        "very",
-        "notably",
-        "meanwhile",
-        "instead",
-        "reports",
-        "report",
-        "sources",
-        "source",
-        "media",
-        "news",
-        "analysts",
-        "experts",
-        "observers",
-        "critics",
-        "said",
-        "says",
-        "told",
-        "added",
-        "noted",
-    ]
-)
 
 _WORD = re.compile(r"[A-Za-z\u00c0-\u024f\u0400-\u04ff][\w'\u2019.\-]*")
 _CAPITALISED = re.compile(r"(?<![\w'\u2019])[A-Z\u00c0-\u00de\u0400-\u042f][\w'\u2019.\-]*")
 _DIGITS = re.compile(r"\d[\d,.]*\d|\d")
 _VERB_MONTHS = {"may", "march"}
+_CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})\b")
 
 
 def normalize(text: str) -> str:
@@ -293,7 +127,7 @@ def names_in(text: str) -> set[str]:
             key = _key(part)
             # An acronym ("US", "U.S.") is a name even when its letters spell a function word.
             acronym = sum(c.isupper() for c in part) >= 2 and not any(c.islower() for c in part)
-            if len(key) < 2 or (key in _NOT_NAMES and not acronym):
+            if len(key) < 2 or (key in word_list("not_names") and not acronym):
                 continue
             if key in MONTHS or key in WEEKDAYS:
                 continue
@@ -304,8 +138,13 @@ def names_in(text: str) -> set[str]:
 
 
 def numbers_in(text: str) -> set[str]:
-    """Numbers, number words, months and weekdays, in comparison form ("21", "october")."""
-    text = normalize(text)
+    """Numbers, number words, months and weekdays, in comparison form ("21", "october").
+
+    Written-out numbers are read by text2num first ("twenty-five" -> 25, "three hundred" ->
+    300), so "300" and "three hundred" compare equal; small ones ("two") by the table.
+    """
+    text = number_words_to_digits(normalize(text))
+    text = _CLOCK.sub(r"\1.\2", text)  # "3:30" and "3.30" are one time
     found: set[str] = set()
     for match in _DIGITS.finditer(text):
         raw = match.group().rstrip(".,")

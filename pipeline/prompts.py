@@ -1,6 +1,7 @@
 """Prompt files: front matter + a Jinja body with `## system` and `## user` parts.
 
 Prompts are files so users can swap a whole set with `--prompts DIR` without touching code.
+`pipeline prompts check` renders each one with sample inputs of its stage (`check_prompt_set`).
 The body is split into its parts *before* rendering, so text inside an article can never open
 a new message, and it is rendered in a sandbox with StrictUndefined so a typo in a variable
 name fails loudly instead of sending an empty prompt.
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
@@ -131,3 +132,102 @@ def load_prompt_set(directory: Path) -> dict[str, Prompt]:
                 f"not {prompt.meta.schema_name}"
             )
     return prompts
+
+
+# What each stage passes to its prompt (stages/extract.py, merge.py, brief.py), as sample values.
+# `check_prompt_set` renders every prompt with each sample, so an undefined variable or a
+# blocked attribute fails `pipeline prompts check` instead of a run after it spent model calls.
+# tests/test_prompts.py checks that these names cover what the stages really pass.
+_SENTENCES = [
+    {"n": 1, "text": "Officials said 1,200 residents were moved to shelters on Tuesday."},
+    {"n": 2, "text": "The mayor said: \u201cthe water reached the first floor\u201d."},
+]
+SAMPLE_INPUTS: dict[str, list[dict[str, Any]]] = {
+    "extract_claims": [
+        {
+            "article_id": 1,
+            "outlet": "The Daily Courier",
+            "date": "2025-10-14",
+            "sentences": _SENTENCES,
+            "feedback": ["claim 1: the quote is not a sentence of the article"],
+        },
+        {"article_id": 2, "outlet": None, "date": None, "sentences": _SENTENCES, "feedback": []},
+    ],
+    "merge_claims": [
+        {
+            "groups": [
+                {
+                    "id": "g1",
+                    "claims": [
+                        {"id": "1.1", "text": "1,200 residents were moved to shelters."},
+                        {"id": "2.3", "text": "About 1,500 people were moved to shelters."},
+                    ],
+                }
+            ]
+        }
+    ],
+    "write_briefing": [
+        {
+            "groups": [
+                {"id": "g1", "label": "2 outlets", "statement": "Residents were evacuated."},
+                {"id": "g2", "label": "the mayor", "statement": "The water reached homes."},
+            ],
+            "articles": [
+                {"id": 1, "outlet": "The Daily Courier", "title": "Flood"},
+                {"id": 2, "outlet": None, "title": None},
+            ],
+            "feedback": ["sentence 1 names a number that no cited claim holds"],
+        },
+        {"groups": [], "articles": [], "feedback": []},
+    ],
+}
+
+
+def _unsafe_attributes(template: nodes.Template) -> list[str]:
+    """Attributes the sandbox refuses (`"".__class__`), found even in branches not taken."""
+    found = [n.attr for n in template.find_all(nodes.Getattr) if n.attr.startswith("_")]
+    for item in template.find_all(nodes.Getitem):
+        if isinstance(item.arg, nodes.Const) and str(item.arg.value).startswith("_"):
+            found.append(str(item.arg.value))
+    for filt in template.find_all(nodes.Filter):  # {{ x|attr("__class__") }}
+        names = [a.value for a in filt.args if isinstance(a, nodes.Const)]
+        if filt.name == "attr" and any(str(n).startswith("_") for n in names):
+            found.extend(str(n) for n in names)
+    return found
+
+
+def check_prompt(prompt: Prompt, stage: str) -> None:
+    """Raise PromptError unless `prompt` renders for `stage`: every variable it uses is one the
+    stage passes, no part reaches an attribute the sandbox blocks, and each sample renders."""
+    samples = SAMPLE_INPUTS[stage]
+    known = set().union(*(sample.keys() for sample in samples))
+    for part, template in (("system", prompt.system), ("user", prompt.user)):
+        tree = _ENV.parse(template)
+        unknown = sorted(meta.find_undeclared_variables(tree) - known)
+        if unknown:
+            raise PromptError(
+                f"prompt {prompt.path}: {part} part uses undefined variable "
+                f"{', '.join(repr(u) for u in unknown)} (this stage passes: "
+                f"{', '.join(sorted(known))})"
+            )
+        unsafe = _unsafe_attributes(tree)
+        if unsafe:
+            raise PromptError(
+                f"prompt {prompt.path}: {part} part reaches {unsafe[0]!r}, which the sandbox blocks"
+            )
+    for sample in samples:
+        try:
+            prompt.render(**sample)
+        except PromptError as exc:
+            raise PromptError(f"{exc} (rendered with sample inputs)") from None
+        except Exception as exc:  # noqa: BLE001 - a template can raise anything at render
+            raise PromptError(
+                f"prompt {prompt.path}: rendering with sample inputs failed: "
+                f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+            ) from None
+
+
+def check_prompt_set(prompts: dict[str, Prompt]) -> None:
+    """`check_prompt` for each stage's prompt of a set loaded by `load_prompt_set`."""
+    for stage, prompt in prompts.items():
+        check_prompt(prompt, stage)

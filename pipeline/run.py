@@ -6,24 +6,33 @@ model answer is cached as soon as it arrives, so an interrupted run resumes wher
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from pipeline.config import DEFAULT_LOCAL_MODEL, Settings
 from pipeline.errors import EndpointError
+from pipeline.llm import registry
 from pipeline.llm.base import Backend, Usage
-from pipeline.prompts import load_prompt_set
+from pipeline.llm.limits import EndpointGate, GatedBackend
+from pipeline.prompts import check_prompt_set, load_prompt_set
 from pipeline.salience import rank_sentences
-from pipeline.schema import Claim, ClaimGraph, GroundingReport, RunReport, StageReport
+from pipeline.schema import Article, Claim, ClaimGraph, GroundingReport, RunReport, StageReport
 from pipeline.sources import load_articles
 from pipeline.stages.brief import write_briefing
 from pipeline.stages.common import StageContext, StructuredClient
-from pipeline.stages.extract import extract_claims
+from pipeline.stages.extract import ExtractResult, extract_claims
 from pipeline.stages.merge import Encode, merge_claims
 
 Progress = Callable[[str], None]
+_LOADING = threading.Lock()
+"""One story loads at a time per process: the loader's sentence splitter (one shared pysbd
+Segmenter, pipeline/boilerplate.py) keeps each call's state on the instance, so two threads
+splitting at once get each other's sentences. Loading is CPU-bound, so little is lost."""
 SENTENCES_PER_ARTICLE = 9
 
 
@@ -32,14 +41,27 @@ def model_name(settings: Settings) -> str:
     if settings.embedded:
         if settings.model_path is not None:
             return settings.model_path.stem
-        return settings.model or DEFAULT_LOCAL_MODEL
+        return registry.canonical_name(settings.model or DEFAULT_LOCAL_MODEL)
     if not settings.model:
         raise EndpointError("a --base-url needs a model: pass --model or set PIPELINE_MODEL")
     return settings.model
 
 
-def make_backend(settings: Settings) -> Backend:
-    """The endpoint of these settings; the embedded server starts only on a cache miss."""
+def request_model(settings: Settings, model: str) -> str:
+    """The model name the calls carry. It is part of the cache key, so a registry model renamed
+    since keeps its old name here and users' cached answers stay valid."""
+    if settings.embedded and settings.model_path is None and model in registry.MODELS:
+        return registry.MODELS[model].cache_name or model
+    return model
+
+
+def make_backend(settings: Settings, gate: EndpointGate | None = None) -> Backend:
+    """The endpoint of these settings; the embedded server starts only on a cache miss.
+
+    `gate` (a batch's) bounds the calls in flight and shares 429 pauses across its workers.
+    """
+    if gate is not None and (settings.embedded or str(settings.base_url).startswith("mock://")):
+        return GatedBackend(make_backend(settings), gate)
     if settings.embedded:
         from pipeline.llm.local import EmbeddedBackend
 
@@ -64,6 +86,7 @@ def make_backend(settings: Settings) -> Backend:
         timeout=settings.timeout,
         structured=structured,
         max_attempts=settings.max_retries,
+        gate=gate,
     )
 
 
@@ -72,7 +95,13 @@ def make_client(settings: Settings, backend: Backend) -> StructuredClient:
     from pipeline.llm.client import LLMClient
 
     cache = ResponseCache(settings.cache_dir) if settings.use_cache else None
-    return LLMClient(backend, cache, refresh=settings.refresh)
+    return LLMClient(
+        backend,
+        cache,
+        refresh=settings.refresh,
+        seed=settings.seed,
+        temperature=settings.temperature,
+    )
 
 
 def _encoder(settings: Settings) -> Encode | None:
@@ -84,8 +113,49 @@ def _encoder(settings: Settings) -> Encode | None:
     return load_encoder(settings.models_dir, progress=not settings.quiet).encode
 
 
+def note_answer_sources(report: RunReport, producers: Mapping[str, int] | None) -> None:
+    """Record which builds wrote the answers; warn when there is more than one, since answers
+    from another build (say, a cache shared with a machine on another CPU) can differ."""
+    if not producers:
+        return
+    report.answer_sources = dict(sorted(producers.items()))
+    if len(producers) > 1:
+        listed = "; ".join(f"{n} from {who}" for who, n in sorted(producers.items()))
+        report.warnings.append(f"answers come from {len(producers)} builds: {listed}")
+
+
 def _display_url(settings: Settings) -> str:
     return settings.base_url or "embedded"
+
+
+def _extract_concurrently(
+    articles: list[Article],
+    ctx: StageContext,
+    salient: Mapping[int, list[int]],
+    concurrency: int,
+    done: Callable[[int], None],
+) -> list[ExtractResult]:
+    """Each article's extraction on its own thread, results in article order (so the output
+    is the same as one after another). Each call gets its own usage, summed into `ctx` at the
+    end, since `StageContext.usage` is not meant to be shared between threads."""
+    contexts = [replace(ctx, usage=Usage()) for _ in articles]
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="extract") as pool:
+        futures = [
+            pool.submit(extract_claims, article, own, salient[article.id])
+            for article, own in zip(articles, contexts, strict=True)
+        ]
+        try:
+            for finished, _ in enumerate(as_completed(futures), start=1):
+                done(finished)
+            results = [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        finally:
+            for own in contexts:
+                ctx.usage.add(own.usage)
+    return results
 
 
 @contextmanager
@@ -115,11 +185,14 @@ def run_brief(
     *,
     progress: Progress | None = None,
     client: StructuredClient | None = None,
+    concurrency: int = 1,
 ) -> ClaimGraph:
     """The whole claim graph for the articles in `folder`.
 
-    `client` replaces the configured endpoint (tests pass a fake); otherwise the backend of
-    `settings` is built here and always closed here, also on error and Ctrl-C.
+    `client` replaces the configured endpoint (tests pass a fake, a batch its shared client);
+    otherwise the backend of `settings` is built here and always closed here, also on error
+    and Ctrl-C. `concurrency` > 1 runs up to that many extraction calls at once (the client
+    must then be thread-safe); the result is the same as with 1.
     """
     started = time.monotonic()
     say = progress or (lambda _msg: None)
@@ -128,7 +201,11 @@ def run_brief(
         say(f"[{time.monotonic() - started:6.1f}s] {message}")
 
     prompts = load_prompt_set(settings.prompts_dir)
-    loaded = load_articles(folder)
+    # Render every prompt with sample inputs now: a template with an undefined variable or a
+    # sandbox escape fails before extraction spends any calls, not at the brief stage.
+    check_prompt_set(prompts)
+    with _LOADING:
+        loaded = load_articles(folder)
     articles = loaded.articles
     for warning in loaded.warnings:
         tell(f"warning: {warning}")
@@ -152,12 +229,24 @@ def run_brief(
     grounding = GroundingReport()
     try:
         encode = _encoder(settings)  # before any model call: a missing encoder fails first
-        ctx = StageContext(prompts["extract_claims"], client, model)
+        asked = request_model(settings, model)
+        ctx = StageContext(prompts["extract_claims"], client, asked)
         claims: list[Claim] = []
         salient = rank_sentences(articles, SENTENCES_PER_ARTICLE)
         with _stage(report, "extract", ctx):
+            workers = min(concurrency, len(articles))
+            ready: list[ExtractResult] = []
+            if workers > 1:
+
+                def done(n: int) -> None:
+                    tell(f"extract: {n}/{len(articles)} articles")
+
+                ready = _extract_concurrently(articles, ctx, salient, workers, done)
             for n, article in enumerate(articles, start=1):
-                result = extract_claims(article, ctx, salient[article.id])
+                if ready:
+                    result = ready[n - 1]
+                else:
+                    result = extract_claims(article, ctx, salient[article.id])
                 claims.extend(result.claims)
                 grounding.claims_extracted += result.extracted
                 grounding.claim_reasks += result.reasks
@@ -171,7 +260,7 @@ def run_brief(
                 )
         grounding.claims_kept = len(claims)
 
-        ctx = StageContext(prompts["merge_claims"], client, model)
+        ctx = StageContext(prompts["merge_claims"], client, asked)
         with _stage(report, "merge", ctx):
             merged = merge_claims(claims, articles, ctx, encode)
         claims = sorted(
@@ -184,7 +273,7 @@ def run_brief(
             f"{merged.conflicts} conflicts ({ctx.usage.calls} calls, {ctx.usage.cache_hits} cached)"
         )
 
-        ctx = StageContext(prompts["write_briefing"], client, model)
+        ctx = StageContext(prompts["write_briefing"], client, asked)
         with _stage(report, "brief", ctx):
             brief = write_briefing(merged.groups, claims, articles, ctx)
         grounding.sentences_written = brief.written
@@ -205,6 +294,7 @@ def run_brief(
     report.seconds = round(time.monotonic() - started, 3)
     cache_warnings = getattr(getattr(client, "cache", None), "warnings", [])
     report.warnings.extend(cache_warnings)
+    note_answer_sources(report, getattr(client, "producers", None))
     return ClaimGraph(
         articles=articles,
         claims=claims,

@@ -8,25 +8,12 @@ Showing fewer sentences also cuts prompt tokens, the largest cost on a CPU.
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-
-from pipeline.grounding import names_in, normalize, numbers_in
+from pipeline.grounding import names_in, numbers_in
 from pipeline.schema import Article
 from pipeline.similarity import TfidfVectors
+from pipeline.text import content_terms
 
 MIN_WORDS = 6
-_STOP = set(
-    """a an the of to in on at by for from with and or but as is are was were be been being has
-    have had that this these those it its he she his her they their them there which who whom
-    what when where while after before over about into than then also not no said says told
-    according would could may might will can did does do""".split()
-)
-
-
-def _terms(text: str) -> Counter[str]:
-    words = re.findall(r"[\w']+", normalize(text).lower())
-    return Counter(w[:6] for w in words if w not in _STOP and len(w) > 1)
 
 
 def rank_sentences(articles: list[Article], keep: int) -> dict[int, list[int]]:
@@ -34,7 +21,7 @@ def rank_sentences(articles: list[Article], keep: int) -> dict[int, list[int]]:
     items = [(a.id, i, a.sentence_text(i)) for a in articles for i in range(len(a.sentences))]
     if not items:
         return {a.id: [] for a in articles}
-    vectors = TfidfVectors({pos: _terms(text) for pos, (_, _, text) in enumerate(items)})
+    vectors = TfidfVectors({pos: content_terms(text) for pos, (_, _, text) in enumerate(items)})
     sim = vectors.sim
 
     by_article: dict[int, list[int]] = {}

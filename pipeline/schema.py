@@ -157,6 +157,8 @@ class RunReport(BaseModel):
     grounding: GroundingReport = Field(default_factory=GroundingReport)
     warnings: list[str] = Field(default_factory=list)
     seconds: float = 0.0
+    # Answers used by this run, counted by the build (embedded) or endpoint that wrote them.
+    answer_sources: dict[str, int] = Field(default_factory=dict)
 
     @property
     def model_calls(self) -> int:

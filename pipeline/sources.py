@@ -7,13 +7,26 @@ one-line warning and is skipped, and only a folder with nothing usable is an `In
   ids 1, 2, 3... follow that order over the articles kept (ids are citation numbers).
   Ignored: hidden files, `README*`, `facts.yaml`, other YAML files, sidecars `*.meta.yaml`/
   `*.meta.json`, sub-folders. Other file types are skipped with a warning.
+- Symlinks: one that leads out of the folder is skipped with a warning (a file outside the
+  folder must not reach the model); so are dangling links and link loops.
 - Metadata (outlet, title, date, url), later sources filling only what earlier ones left empty:
   1. sidecar `<stem>.meta.yaml` (or `.meta.yml`, `.meta.json`) next to the file;
-  2. YAML front matter at the top of `.md`/`.txt` (removed from the text), fields of a `.json`
-     object, or `<title>`/meta tags of HTML (via trafilatura);
+  2. YAML front matter at the top of `.md`/`.txt` (removed from the text, and dropped with a
+     warning when it is not valid YAML), fields of a `.json` object, or `<title>`/meta tags of
+     HTML (via trafilatura, whose site name comes from `og:site_name` and the like);
   3. for the title only: the first line of the text if it is a heading (short, no final
-     punctuation, see `boilerplate.is_heading`) and comes before any kept sentence.
+     punctuation, see `boilerplate.is_heading`) and comes before any kept sentence;
+  4. for the outlet only: the host of the article's URL, else a slug of the file name
+     (`02_india-west.txt` -> "India West"; not for numbers, hashes or generic names such as
+     `article.txt`). Without any of these the outlet stays empty and the article is cited by
+     its title.
   Metadata that reads like an instruction to a model is dropped with a warning.
+- Bytes that are not UTF-8 are read one by one as cp1252, with a warning that counts them, so
+  one bad byte does not turn a whole UTF-8 article into mojibake.
+- File names that are not valid UTF-8 are shown (in `Article.path` and warnings) with U+FFFD in
+  place of the bad bytes, so the output can always be written.
+- A file nested too deeply to parse (JSON, YAML) is skipped, and any unexpected failure on one
+  file skips that file, with a warning: one bad file never stops the run.
 - Text: HTML goes through trafilatura (no network), falling back to a crude tag strip. Text
   longer than `max_chars` is cut at a sentence boundary. Boilerplate, headings and
   instruction-like sentences are classified by `pipeline.boilerplate.clean`.
@@ -24,14 +37,17 @@ one-line warning and is skipped, and only a folder with nothing usable is an `In
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import html as html_lib
 import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, Field
@@ -58,6 +74,7 @@ META_ALIASES = {
     "link": "url",
 }
 TEXT_FIELDS = ("text", "content", "body")
+DATA_DIR = Path(__file__).resolve().parent / "data"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Files above this are skipped before reading; `max_chars` truncates what is read."""
 MAX_CHARS = 200_000
@@ -168,22 +185,32 @@ def load_articles(folder: Path, *, max_chars: int = MAX_CHARS) -> LoadResult:
     kept: list[tuple[Article, _Candidate]] = []
     skipped: list[str] = []
     for path in files:
+        shown = shown_name(path.name)
         try:
             cand = _read_article(path, max_chars)
         except _Skip as exc:
-            warnings.append(f"{path.name}: skipped, {exc}")
-            skipped.append(f"{path.name}: {exc}")
+            warnings.append(f"{shown}: skipped, {exc}")
+            skipped.append(f"{shown}: {exc}")
+            continue
+        except RecursionError:
+            warnings.append(f"{shown}: skipped, nested too deeply to read")
+            skipped.append(f"{shown}: nested too deeply")
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad file must never stop the run
+            problem = f"could not be read ({type(exc).__name__}: {' '.join(str(exc).split())})"
+            warnings.append(f"{shown}: skipped, {problem[:300]}")
+            skipped.append(f"{shown}: {problem[:300]}")
             continue
         dup = _duplicate_of(cand, kept)
         if dup is not None:
             warnings.append(
-                f"{path.name}: duplicate of article {dup.id} ({Path(dup.path).name}) — skipped"
+                f"{shown}: duplicate of article {dup.id} ({Path(dup.path).name}) — skipped"
             )
-            skipped.append(f"{path.name}: duplicate")
+            skipped.append(f"{shown}: duplicate")
             continue
         article = Article(
             id=len(kept) + 1,
-            path=str(path),
+            path=shown_name(str(path)),
             text=cand.text,
             sentences=cand.cleaned.sentences,
             removed=cand.cleaned.removed,
@@ -192,7 +219,7 @@ def load_articles(folder: Path, *, max_chars: int = MAX_CHARS) -> LoadResult:
             **cand.meta,
         )
         kept.append((article, cand))
-        where = f"article {article.id} ({path.name})"
+        where = f"article {article.id} ({shown})"
         warnings.extend(f"{where}: {note}" for note in cand.notes)
         if article.language and article.language != "en":
             name = LANGUAGE_NAMES.get(article.language, article.language)
@@ -202,8 +229,15 @@ def load_articles(folder: Path, *, max_chars: int = MAX_CHARS) -> LoadResult:
     return LoadResult(articles=[a for a, _ in kept], warnings=warnings)
 
 
+def shown_name(name: str) -> str:
+    """A file name or path as text that can always be printed and written: bytes that were not
+    UTF-8 (held as surrogates by Python) become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _article_files(folder: Path, warnings: list[str]) -> list[Path]:
     files: list[Path] = []
+    root = folder.resolve()
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
         name = path.name.lower()
         if (
@@ -212,14 +246,37 @@ def _article_files(folder: Path, warnings: list[str]) -> list[Path]:
             or name in IGNORED_NAMES
             or name.endswith(SIDECAR_SUFFIXES)
             or name.endswith((".yaml", ".yml"))
-            or not path.is_file()
         ):
+            continue
+        if path.is_symlink() and (problem := link_problem(path, root)):
+            warnings.append(f"{shown_name(path.name)}: skipped, {problem}")
+            continue
+        if not path.is_file():
             continue
         if name.endswith(ARTICLE_SUFFIXES):
             files.append(path)
         else:
-            warnings.append(f"{path.name}: skipped, not an article file (.txt, .md, .html, .json)")
+            warnings.append(
+                f"{shown_name(path.name)}: skipped, not an article file (.txt, .md, .html, .json)"
+            )
     return files
+
+
+def link_problem(path: Path, root: Path) -> str | None:
+    """Why a symlink is not followed, or None when it leads to a file inside `root`."""
+    try:
+        target = path.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a loop this way
+        return "symlink loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
+        if exc.errno == errno.ENOENT:
+            return "dangling symlink (its target does not exist)"
+        return f"unreadable symlink ({exc.strerror or exc})"
+    if root not in target.parents:
+        return "symlink to a file outside the folder"
+    return None
 
 
 def _read_article(path: Path, max_chars: int) -> _Candidate:
@@ -247,8 +304,12 @@ def _read_article(path: Path, max_chars: int) -> _Candidate:
         text, fields = _from_json(raw)
         _fill(meta, fields)
     else:
-        text, fields = split_front_matter(raw)
+        text, fields, front_note = split_front_matter(raw)
         _fill(meta, fields)
+        if front_note:
+            notes.append(front_note)
+    if "outlet" not in meta and (outlet := outlet_from_url(meta.get("url"))):
+        meta["outlet"] = outlet
 
     if not text.strip():
         raise _Skip("no text")
@@ -266,6 +327,8 @@ def _read_article(path: Path, max_chars: int) -> _Candidate:
     if "title" not in meta and cleaned.first_heading:
         start, end = cleaned.first_heading
         meta["title"] = " ".join(text[start:end].lstrip("#").split())
+    if "outlet" not in meta and (outlet := outlet_from_file_name(path.name, meta.get("title"))):
+        meta["outlet"] = outlet
     if cleaned.injections:
         plural = "" if cleaned.injections == 1 else "s"
         notes.append(f"dropped {cleaned.injections} instruction-like sentence{plural}")
@@ -280,8 +343,13 @@ def _read_article(path: Path, max_chars: int) -> _Candidate:
     )
 
 
+_STRAY_BYTES = re.compile("[\udc80-\udcff]+")
+
+
 def _decode(data: bytes) -> tuple[str, str | None]:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, then cp1252/latin-1 with a note."""
+    """UTF-8 (with or without BOM) or UTF-16 with BOM. Bytes that are not UTF-8 are read one by
+    one as cp1252, so a cp1252 file reads right and a UTF-8 file with one bad byte keeps its
+    UTF-8 characters (decoding it all as cp1252 would turn "’" into "â€™")."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return _check_text(data.decode("utf-16")), None
@@ -289,18 +357,21 @@ def _decode(data: bytes) -> tuple[str, str | None]:
             raise _Skip("binary file") from exc
     if b"\x00" in data[:8192]:
         raise _Skip("binary file")
-    for encoding in ("utf-8", "utf-8-sig"):
-        try:
-            return _check_text(data.decode(encoding).lstrip("\ufeff")), None
-        except UnicodeDecodeError:
-            pass
-    for encoding in ("cp1252", "latin-1"):
-        try:
-            text = _check_text(data.decode(encoding))
-        except UnicodeDecodeError:
-            continue
-        return text, f"not valid UTF-8; read as {encoding}"
-    raise _Skip("binary file")  # unreachable: latin-1 decodes any bytes
+    text = data.decode("utf-8", "surrogateescape").lstrip("\ufeff")
+    bad = 0
+
+    def as_cp1252(match: re.Match[str]) -> str:
+        nonlocal bad
+        raw = match.group().encode("utf-8", "surrogateescape")
+        bad += len(raw)
+        return raw.decode("cp1252", "replace")
+
+    text = _STRAY_BYTES.sub(as_cp1252, text)
+    text = _check_text(text)
+    if not bad:
+        return text, None
+    plural = "" if bad == 1 else "s"
+    return text, f"not valid UTF-8; read {bad} byte{plural} as cp1252"
 
 
 def _check_text(text: str) -> str:
@@ -342,14 +413,19 @@ def _fill(meta: dict[str, str], more: dict[str, str]) -> None:
 def _read_sidecar(path: Path) -> tuple[dict[str, str], list[str]]:
     for suffix in SIDECAR_SUFFIXES:
         sidecar = path.with_name(path.stem + suffix)
+        shown = shown_name(sidecar.name)
+        if sidecar.is_symlink() and (problem := link_problem(sidecar, path.parent.resolve())):
+            return {}, [f"metadata file {shown} ignored: {problem}"]
         if not sidecar.is_file():
             continue
         try:
             loaded = yaml.safe_load(sidecar.read_text(encoding="utf-8-sig"))
+        except RecursionError:
+            return {}, [f"metadata file {shown} nested too deeply; ignored"]
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            return {}, [f"metadata file {sidecar.name} unreadable; ignored"]
+            return {}, [f"metadata file {shown} unreadable; ignored"]
         if not isinstance(loaded, dict):
-            return {}, [f"metadata file {sidecar.name} is not a mapping; ignored"]
+            return {}, [f"metadata file {shown} is not a mapping; ignored"]
         return _meta_fields(loaded), []
     return {}, []
 
@@ -357,18 +433,25 @@ def _read_sidecar(path: Path) -> tuple[dict[str, str], list[str]]:
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 
 
-def split_front_matter(raw: str) -> tuple[str, dict[str, str]]:
-    """Text after a leading `---` YAML block, and its metadata; unchanged if there is none."""
+def split_front_matter(raw: str) -> tuple[str, dict[str, str], str | None]:
+    """Text after a leading `---` YAML block, its metadata, and a warning if the block is bad.
+
+    A block that is not valid YAML (or is a list, or nested too deeply) is still front matter:
+    it is dropped with a warning rather than read as the article's first lines and title. A
+    block that parses as plain prose (a YAML string) is text between two rules, and is kept.
+    """
     match = _FRONT_MATTER.match(raw)
     if not match:
-        return raw, {}
+        return raw, {}, None
     try:
         loaded = yaml.safe_load(match.group(1) or "")
-    except yaml.YAMLError:
-        return raw, {}
-    if not isinstance(loaded, dict):
-        return raw, {}
-    return raw[match.end() :], _meta_fields(loaded)
+    except (yaml.YAMLError, RecursionError):
+        return raw[match.end() :], {}, "front matter is not valid YAML; ignored"
+    if isinstance(loaded, str | int | float):
+        return raw, {}, None
+    if loaded is not None and not isinstance(loaded, dict):
+        return raw[match.end() :], {}, "front matter is not a mapping; ignored"
+    return raw[match.end() :], _meta_fields(loaded or {}), None
 
 
 _HTML_HINT = re.compile(r"<(?:p|div|br|article|span|h[1-6])\b[^>]*>", re.I)
@@ -379,6 +462,8 @@ def _from_json(raw: str) -> tuple[str, dict[str, str]]:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise _Skip(f"invalid JSON (line {exc.lineno}: {exc.msg})") from exc
+    except RecursionError as exc:
+        raise _Skip("JSON nested too deeply to read") from exc
     if not isinstance(data, dict):
         raise _Skip("JSON is not an object with a text, content or body field")
     for key in TEXT_FIELDS:
@@ -389,6 +474,63 @@ def _from_json(raw: str) -> tuple[str, dict[str, str]]:
             text = html_to_text(value) if _HTML_HINT.search(value) else value
             return text, _meta_fields(data)
     raise _Skip("JSON has no text, content or body field")
+
+
+_HOST_PREFIXES = ("www.", "m.", "amp.", "mobile.")
+
+
+def outlet_from_url(url: str | None) -> str | None:
+    """The URL's host as the outlet ("www.reuters.com" -> "reuters.com"), if it has one."""
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host or "." not in host:
+        return None
+    for prefix in _HOST_PREFIXES:
+        if host.startswith(prefix) and host.count(".") > 1:
+            host = host[len(prefix) :]
+            break
+    return host
+
+
+@lru_cache(maxsize=1)
+def _generic_names() -> frozenset[str]:
+    loaded = yaml.safe_load(DATA_DIR.joinpath("generic_file_names.yaml").read_text("utf-8"))
+    return frozenset(str(w).lower() for w in loaded["words"])
+
+
+SLUG_MAX_WORDS = 4
+"""Outlet names run 1-4 words ("The New York Times"); a longer slug is a headline."""
+
+
+def outlet_from_file_name(name: str, title: str | None = None) -> str | None:
+    """An outlet from a file name that spells one ("02_india-west.txt" -> "India West").
+
+    Leading numbers or a single letter are the usual ordering prefix and are dropped. A name
+    with any other digit (a hash, a date, an id), of more than SLUG_MAX_WORDS words (a headline)
+    or only of generic words ("article", "story") names no outlet; nor does a slug of the
+    article's own title (`003_brexit-deal-agreed.txt` for "Brexit deal agreed").
+    """
+    stem = name.split(".", 1)[0]
+    stem = re.sub(r"^[\d\W_]+", "", shown_name(stem))
+    words = [w for w in re.split(r"[\W_]+", stem) if w]
+    if len(words) > 1 and len(words[0]) == 1:  # "a_courier", "b-herald": an ordering letter
+        words = words[1:]
+    if not words or len(words) > SLUG_MAX_WORDS:
+        return None
+    if any(not w.isalpha() for w in words) or len(words[0]) < 2:
+        return None
+    generic = _generic_names()
+    if all(w.lower() in generic for w in words):
+        return None
+    if title:
+        slug = " ".join(w.lower() for w in words)
+        if slug in " ".join(re.findall(r"[^\W\d_]+", title.lower())):
+            return None
+    return " ".join(w if w.isupper() and len(w) > 1 else w.capitalize() for w in words)
 
 
 def html_to_text(html: str) -> str:
@@ -454,7 +596,16 @@ def html_metadata(html: str) -> dict[str, str]:
         title = " ".join(html_lib.unescape(match.group(1)).split())
         if title:
             found["title"] = title
+    # A page saved by a browser names its address in a comment; with no site name in the page,
+    # the outlet is that host, as for a page fetched by URL (pipeline/fetch.py).
+    if (saved := _SAVED_FROM.search(html[:4096])) is not None:
+        found.setdefault("url", saved.group(1))
+        if host := (urlsplit(saved.group(1)).hostname or "").removeprefix("www."):
+            found.setdefault("outlet", host)
     return found
+
+
+_SAVED_FROM = re.compile(r"<!--\s*saved from url=\(\d+\)(https?://[^\s<>]+?)\s*-->", re.I)
 
 
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*(?=\s)|\n")

@@ -154,7 +154,7 @@ def test_cache_stats_and_clear(capsys: pytest.CaptureFixture[str]):
 def test_models_list_names_both_models(capsys: pytest.CaptureFixture[str]):
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
-    assert "qwen2.5-1.5b" in out and "smollm2-135m" in out and "not pulled" in out
+    assert "qwen2.5-coder-1.5b" in out and "smollm2-135m" in out and "not pulled" in out
 
 
 def test_python_dash_m_and_quiet_keep_stdout_clean(tmp_path: Path):
@@ -201,3 +201,134 @@ def test_an_encoder_that_cannot_be_pulled_fails_before_any_model_call(
     assert _one_error_line(err).endswith("could not fetch minilm-l6-v2: no network")
     assert "extract:" not in err  # no article was sent to the model
     assert main([*args[:-2], "--grouping", "words"]) == 0  # the escape hatch needs no encoder
+
+
+# ---- issue 15: arguments are checked before any work -------------------------------------------
+
+
+def _no_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the run gets as far as loading articles."""
+    import pipeline.run
+
+    def forbidden(*_: object, **__: object) -> None:
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(pipeline.run, "run_brief", forbidden)
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "-inf"])
+def test_timeout_must_be_a_finite_number_above_zero(
+    value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    _no_work(monkeypatch)
+    code = main(["brief", str(SEED), "--base-url", "mock://", "--model", "m", f"--timeout={value}"])
+    assert code == 1
+    assert "--timeout must be a number of seconds above 0" in _one_error_line(
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.org/v1", "file:///tmp/x", "not a url", "http://", "localhost:8000/v1"]
+)
+def test_base_url_must_be_http_https_or_mock(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    _no_work(monkeypatch)
+    assert main(["brief", str(SEED), "--base-url", url, "--model", "m"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--base-url must be an http:// or https:// URL" in line and repr(url) in line
+
+
+def test_base_url_from_the_environment_is_checked_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    _no_work(monkeypatch)
+    monkeypatch.setenv("PIPELINE_BASE_URL", "ftp://x")
+    assert main(["brief", str(SEED), "--model", "m"]) == 1
+    assert "--base-url must be" in _one_error_line(capsys.readouterr().err)
+
+
+def _story_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "story"
+    folder.mkdir()
+    for path in SEED.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    return folder
+
+
+@pytest.mark.parametrize("target", ["000_d9e044b44ba01bda.txt", "briefing.md", "sub/out.json"])
+def test_output_inside_the_input_folder_is_refused(
+    tmp_path: Path,
+    target: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    """Issue 15: `-o DIR/001_x.txt` overwrote an article; `-o DIR/briefing.md` made the next
+    run cite its own briefing as an article."""
+    folder = _story_copy(tmp_path)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    _no_work(monkeypatch)
+    out = folder / target
+    code = main(["brief", str(folder), "--base-url", "mock://", "--model", "m", "-o", str(out)])
+    assert code == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "is inside the input folder" in line
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_output_next_to_the_input_folder_is_fine(tmp_path: Path):
+    folder = _story_copy(tmp_path)
+    out = tmp_path / "story-briefing.md"  # a sibling whose name starts like the folder's
+    assert (
+        main(["brief", str(folder), "--base-url", "mock://", "--model", "m", "-q", "-o", str(out)])
+        == 0
+    )
+    assert out.read_text(encoding="utf-8").startswith("# ")
+
+
+def test_cache_stats_into_a_closed_pipe_exits_quietly(tmp_path: Path):
+    """`pipeline cache stats | head -1`: the reader is gone before we write."""
+    env = {**os.environ, "PIPELINE_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "cache", "stats"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert err == ""
+
+
+def test_prompts_check_fails_with_one_line_on_an_undefined_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    for path in (ROOT / "prompts").iterdir():
+        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    merge = folder / "merge_claims.md"
+    merge.write_text(merge.read_text().replace("{{ claim.text }}", "{{ claim.txt }}"))
+    assert main(["prompts", "check", "--prompts", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert "merge_claims.md" in _one_error_line(captured.err)
+    assert "ok" not in captured.out
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_still_an_error(tmp_path: Path):
+    """Only a reader that went away is quiet; a broken socket elsewhere still fails loudly."""
+    code = (
+        "import sys, pipeline.cli as c\n"
+        "def boom(args): raise BrokenPipeError(32, 'Broken pipe (socket)')\n"
+        "c.COMMANDS['cache'] = boom\n"
+        "sys.exit(c.main(['cache', 'stats']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert proc.returncode == 1
+    assert "internal error: BrokenPipeError" in _one_error_line(proc.stderr)

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import PromptError
-from pipeline.prompts import STAGE_PROMPTS, Prompt, load_prompt, load_prompt_set, parse_prompt
+from pipeline.prompts import (
+    SAMPLE_INPUTS,
+    STAGE_PROMPTS,
+    Prompt,
+    check_prompt_set,
+    load_prompt,
+    load_prompt_set,
+    parse_prompt,
+)
 
 DEFAULT_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 
@@ -289,3 +297,92 @@ def test_load_prompt_sha256_changes_when_the_file_changes(tmp_path: Path):
     assert after["write_briefing"].sha256 != before["write_briefing"].sha256
     assert after["extract_claims"].sha256 == before["extract_claims"].sha256
     assert after["write_briefing"].user.endswith("Be brief.")
+
+
+# ---- check_prompt_set: `pipeline prompts check` ------------------------------------------------
+
+
+def test_default_set_passes_check():
+    check_prompt_set(load_prompt_set(DEFAULT_PROMPTS))
+
+
+def _set_with(tmp_path: Path, name: str, old: str, new: str) -> dict[str, Prompt]:
+    folder = _copy_default_set(tmp_path)
+    path = folder / f"{name}.md"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return load_prompt_set(folder)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("{{ sentence.text }}", "{{ sentense.text }}", "undefined variable 'sentense'"),
+        # In a branch the samples may not take: found without rendering it.
+        ("{% if feedback %}", "{% if feedback and nope %}", "undefined variable 'nope'"),
+        ("{{ sentence.text }}", '{{ "".__class__ }}', "'__class__'"),
+        ("{{ sentence.text }}", '{{ sentence|attr("__init__") }}', "'__init__'"),
+        ("{{ sentence.text }}", "{{ sentence.txt }}", "rendered with sample inputs"),
+        ("{{ sentence.text }}", "{{ sentence.text / 0 }}", "rendering with sample inputs failed"),
+    ],
+)
+def test_check_fails_on_what_would_fail_a_run(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    """Issue 15: `prompts check` printed ok for these; `brief` then failed after spending calls."""
+    prompts = _set_with(tmp_path, "extract_claims", old, new)
+    with pytest.raises(PromptError) as info:
+        check_prompt_set(prompts)
+    message = str(info.value)
+    assert expected in message and "extract_claims.md" in message
+    assert "\n" not in message
+
+
+def test_sample_inputs_cover_what_the_stages_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The samples name every variable a real run passes, so `check` judges prompts as a run
+    would: a mock-model run records the variables each prompt is rendered with."""
+    from pipeline.config import Settings
+    from pipeline.run import run_brief
+
+    seen: dict[str, set[str]] = {}
+    real = Prompt.render
+
+    def spy(self: Prompt, **variables: object) -> list[dict[str, str]]:
+        seen.setdefault(Path(self.path).stem, set()).update(variables)
+        return real(self, **variables)
+
+    monkeypatch.setattr(Prompt, "render", spy)
+    seed = Path(__file__).resolve().parent.parent / "seeds" / "lavrov-2025-11"
+    settings = Settings(
+        base_url="mock://", model="m", use_cache=False, cache_dir=tmp_path, quiet=True,
+        grouping="words",
+    )  # fmt: skip
+    run_brief(seed, settings)
+    assert set(seen) == set(STAGE_PROMPTS)
+    for stage, names in seen.items():
+        sample_names = set().union(*(s.keys() for s in SAMPLE_INPUTS[stage]))
+        assert names <= sample_names, (stage, names - sample_names)
+
+
+def test_brief_refuses_a_broken_prompt_before_any_model_call(tmp_path: Path) -> None:
+    """A write_briefing prompt with an undefined variable used to fail only at the brief stage,
+    after extraction and merge had spent their calls; now the run stops before the first."""
+    from pipeline.config import Settings
+    from pipeline.llm.cache import ResponseCache
+    from pipeline.llm.client import LLMClient
+    from pipeline.llm.fake import FakeBackend
+    from pipeline.run import run_brief
+
+    folder = _copy_default_set(tmp_path)
+    path = folder / "write_briefing.md"
+    path.write_text(path.read_text().replace("## user", "## user\n{{ not_a_variable }}", 1))
+    backend = FakeBackend([])
+    client = LLMClient(backend, ResponseCache(tmp_path / "cache"))
+    seed = Path(__file__).resolve().parent.parent / "seeds" / "lavrov-2025-11"
+    settings = Settings(base_url="mock://", model="m", prompts_dir=folder, cache_dir=tmp_path)
+    with pytest.raises(PromptError, match="not_a_variable"):
+        run_brief(seed, settings, client=client)
+    assert backend.requests == []

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from pipeline.render import RENDERERS, SECTION_TITLES, to_html, to_json, to_markdown
+from pipeline.render import RENDERERS, SECTION_TITLES, md_text, to_html, to_json, to_markdown
 from pipeline.schema import (
     Article,
     Briefing,
@@ -148,7 +149,7 @@ def test_markdown_exact_output():
         "## Sources\n"
         "\n"
         "- [1] The Moscow Times, \u201cLavrov absent\u201d, 2025-11-06, https://example.org/lavrov\n"
-        "- [2] unknown outlet, b/two.txt\n"
+        "- [2] two.txt\n"
     )
 
 
@@ -244,44 +245,7 @@ def test_json_is_indented_and_holds_the_run_report():
     assert "\n  " in text
 
 
-# ---- HTML -------------------------------------------------------------------------------------
-
-
-def test_html_escapes_sentence_title_and_sources():
-    graph = _graph(
-        sentences=[
-            BriefingSentence(
-                text="Lavrov <script>alert(1)</script> & co.",
-                group_ids=["g1"],
-                article_ids=[1],
-            )
-        ]
-    )
-    graph.briefing.title = "A <b>bold</b> title"
-    graph.articles[0].outlet = "<img src=x onerror=alert(1)>"
-    page = to_html(graph)
-    assert "<script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co." in page
-    assert "<b>" not in page
-    assert "<h1>A &lt;b&gt;bold&lt;/b&gt; title</h1>" in page
-    assert "<title>A &lt;b&gt;bold&lt;/b&gt; title</title>" in page
-    assert "<img" not in page
-    assert "&lt;img src=x onerror=alert(1)&gt;" in page
-
-
-def test_html_structure_citations_and_sources():
-    page = to_html(_graph(single_source=True))
-    assert page.startswith("<!doctype html>\n")
-    assert page.endswith("</body></html>\n")
-    assert "<strong>This briefing rests on a single source.</strong>" in page
-    assert (
-        "<li>Lavrov missed a Security Council meeting on November 5. "
-        '<a href="#src1">[1]</a><a href="#src2">[2]</a></li>'
-    ) in page
-    assert '<li id="src1">The Moscow Times, \u201cLavrov absent\u201d' in page
-    assert '<li id="src2">unknown outlet, b/two.txt</li>' in page
-    assert page.count("<h2>") == 3  # confirmed, disputed, Sources
-    assert "single source" not in to_html(_graph(single_source=False))
+# ---- HTML: the page has its own tests, tests/test_html_page.py --------------------------------
 
 
 def test_renderers_registry():
@@ -297,11 +261,71 @@ def test_renderers_registry():
     [
         ({"outlet": "TASS"}, "- [1] TASS, a/one.html"),
         ({"outlet": "TASS", "url": "https://t"}, "- [1] TASS, https://t"),
-        ({"title": "T", "date": "2025"}, "- [1] unknown outlet, \u201cT\u201d, 2025, a/one.html"),
-        ({"path": ""}, "- [1] unknown outlet"),
+        ({"title": "T", "date": "2025"}, "- [1] \u201cT\u201d, 2025, a/one.html"),
+        ({"date": "2025"}, "- [1] one.html, 2025"),
+        ({"path": ""}, "- [1] untitled article"),
     ],
 )
 def test_markdown_source_line_forms(fields: dict[str, str], line: str):
     graph = _graph()
     graph.articles[0] = Article(id=1, path="a/one.html", text="x").model_copy(update=fields)
     assert line in to_markdown(graph).splitlines()
+
+
+def test_markdown_never_names_an_unknown_outlet():
+    """Issue 12: an article without an outlet is named by its title, else its file name."""
+    text = to_markdown(_graph())
+    assert "unknown outlet" not in text and "article [" not in text
+
+
+HOSTILE = 'Evil"><img src=x onerror=alert(1)>'
+
+
+def test_markdown_neutralises_html_and_links_from_metadata_and_sentences():
+    """Issue 15: markdown is rendered by other tools that pass raw HTML through, so nothing
+    from an article or the model may stay a tag, a link, an image or code."""
+    graph = _graph(
+        sentences=[
+            BriefingSentence(
+                text=f"According to {HOSTILE}, the <script>alert(2)</script> ran.",
+                group_ids=["g1"],
+                article_ids=[1],
+                section="confirmed",
+            ),
+            BriefingSentence(
+                text="See [here](javascript:alert(3)) and ![x](http://t/p.png) or `rm -rf`.",
+                group_ids=["g2"],
+                article_ids=[2],
+                section="disputed",
+            ),
+        ]
+    )
+    graph.articles[0] = graph.articles[0].model_copy(
+        update={"outlet": HOSTILE, "title": "<script>alert(4)</script>\n# Injected heading"}
+    )
+    graph.briefing.title = "<b>Bold</b> [t](javascript:x)"
+    text = to_markdown(graph)
+    # No raw tag, link, image or code span survives: each special character is escaped.
+    assert re.search(r"(?<!\\)<", text) is None
+    assert re.search(r"(?<!\\)\[(?!\d\])", text) is None  # only our citations [n]
+    assert re.search(r"(?<!\\)`", text) is None
+    assert "\n# Injected heading" not in text  # a newline in metadata cannot open a block
+    assert "\\<img src=x onerror=alert(1)\\>" in text
+    assert "\\<script\\>alert(2)\\</script\\>" in text
+    # The words themselves are kept for the reader.
+    assert "According to Evil" in text and "onerror=alert(1)" in text
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("# not a heading", "\\# not a heading"),
+        ("1. not a list", "1\\. not a list"),
+        ("- not a list", "\\- not a list"),
+        ("> not a quote", "\\> not a quote"),
+        ("a\\b", "a\\\\b"),
+        ("U.S. officials, 5 km away - AT&T", "U.S. officials, 5 km away - AT&T"),
+    ],
+)
+def test_md_text_escapes_block_markers_and_leaves_plain_text(raw: str, escaped: str):
+    assert md_text(raw) == escaped

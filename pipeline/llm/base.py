@@ -29,6 +29,9 @@ class ChatResponse(BaseModel):
     completion_tokens: int = 0
     cache_hit: bool = False
     seconds: float = 0.0
+    # Which build and machine (embedded) or endpoint (served) wrote this answer; it is stored
+    # with the cached answer, so a run can tell when its answers come from several builds.
+    produced_by: str | None = None
 
 
 class Usage(BaseModel):

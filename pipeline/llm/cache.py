@@ -113,8 +113,19 @@ class ResponseCache:
             return cache
         except sqlite3.DatabaseError as exc:
             if not _is_corrupt(exc):
-                raise
+                return self._without_cache(exc)
             return self._recover(exc)
+        except OSError as exc:  # the path is a file, a read-only or full disk, no permission
+            return self._without_cache(exc)
+
+    def _without_cache(self, exc: BaseException) -> _NoCache:
+        """A cache that cannot be opened (cache.db is a folder, the path is a file, a read-only
+        disk) is not damage to repair: the run goes on without it, with one warning."""
+        self._warn(
+            f"response cache at {self.directory} cannot be used ({_one_line(exc)}); "
+            "running without it"
+        )
+        return _NoCache()
 
     def _recover(self, exc: BaseException) -> diskcache.Cache:
         """Move the damaged directory aside and start afresh: a cache is never worth a crash."""
@@ -138,7 +149,10 @@ class ResponseCache:
             f"response cache at {self.directory} was unreadable ({_one_line(exc)}); "
             f"{where} and started a fresh cache"
         )
-        return diskcache.Cache(str(self.directory))
+        try:
+            return diskcache.Cache(str(self.directory))
+        except (sqlite3.DatabaseError, OSError) as again:
+            return self._without_cache(again)
 
     def _guard(self, action: Callable[[], _T], fallback: _T) -> _T:
         """Run a cache operation; on a damaged database recover once and retry, else fall back.
@@ -159,8 +173,39 @@ class ResponseCache:
             return fallback
 
     def _warn(self, message: str) -> None:
+        if message in self.warnings:  # a read-only disk fails every write the same way
+            return
         self.warnings.append(message)
         log.warning("%s", message)
+
+
+class _NoCache:
+    """Stands in for `diskcache.Cache` when none can be opened: every lookup misses, every
+    store is dropped. Extra diskcache arguments (expire, tag, retry...) are accepted."""
+
+    def get(self, key: str, default: object = None, *_: object, **__: object) -> object:
+        return default
+
+    def set(self, key: str, value: object, *_: object, **__: object) -> bool:
+        return False
+
+    def delete(self, key: str, *_: object, **__: object) -> bool:
+        return False
+
+    def iterkeys(self, *_: object, **__: object) -> list[str]:
+        return []
+
+    def clear(self) -> int:
+        return 0
+
+    def volume(self) -> int:
+        return 0
+
+    def __len__(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        return None
 
 
 def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:

@@ -9,6 +9,10 @@ replays them without a single call.
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -42,6 +46,37 @@ def describe_errors(error: ValidationError, limit: int = 3) -> str:
     return " ".join("; ".join(parts).split())
 
 
+UNRECORDED = "not recorded (cached before answers named their build)"
+
+
+class _Flights:
+    """Requests being asked right now, by cache key, shared by a client and its forks: a thread
+    asking what another is already asking waits for that answer (then in the cache) instead of
+    sending the same request twice; e.g. one wire article in two stories of a batch."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._asking: dict[str, threading.Event] = {}
+
+    @contextmanager
+    def claim(self, key: str) -> Iterator[bool]:
+        """True: this thread asks. False: another was asking, and has finished."""
+        with self._lock:
+            other = self._asking.get(key)
+            if other is None:
+                mine = self._asking[key] = threading.Event()
+        if other is not None:
+            other.wait()
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with self._lock:
+                del self._asking[key]
+            mine.set()
+
+
 class LLMClient:
     """The only way stages talk to a model. `total` sums usage over every call it made."""
 
@@ -52,12 +87,42 @@ class LLMClient:
         *,
         refresh: bool = False,
         max_reasks: int = 2,
+        seed: int = 0,
+        temperature: float | None = None,
     ) -> None:
+        # `seed`/`temperature` (None = the prompt's) let evals repeat a run with other sampling.
+        self.seed = seed
+        self.temperature = temperature
         self.backend = backend
         self.cache = cache
         self.refresh = refresh
         self.max_reasks = max(0, max_reasks)
         self.total = Usage()
+        # How many of the answers this client used came from each build/endpoint (cached or not).
+        self.producers: Counter[str] = Counter()
+        # `total` and `producers` are updated from several threads when calls run concurrently.
+        self._lock = threading.Lock()
+        self._owns_backend = True
+        self._flights = _Flights()
+
+    def fork(self) -> LLMClient:
+        """A client on the same backend and cache with its own `total` and `producers`, so each
+        story of a batch reports its own figures; closing it leaves the shared parts open."""
+        child = LLMClient(
+            self.backend,
+            self.cache,
+            refresh=self.refresh,
+            max_reasks=self.max_reasks,
+            seed=self.seed,
+            temperature=self.temperature,
+        )
+        child._owns_backend = False
+        child._flights = self._flights
+        return child
+
+    def _produced(self, by: str | None) -> None:
+        with self._lock:
+            self.producers[by or UNRECORDED] += 1
 
     def structured(
         self,
@@ -75,26 +140,46 @@ class LLMClient:
             messages=[dict(m) for m in messages],
             schema_name=output_type.__name__,
             response_schema=output_type.model_json_schema(),
-            temperature=temperature,
+            temperature=temperature if self.temperature is None else self.temperature,
             max_tokens=max_tokens,
+            seed=self.seed,
         )
         usage = Usage()
         try:
             return self._structured(request, output_type, usage, what), usage
         finally:
-            self.total.add(usage)
+            with self._lock:
+                self.total.add(usage)
+
+    def _cached(self, key: str, output_type: type[T], usage: Usage) -> T | None:
+        """The stored answer for `key` if it still validates (else it is replaced later)."""
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is None:
+            return None
+        parsed, _ = _parse(hit, output_type)
+        if parsed is not None:
+            usage.cache_hits += 1
+            self._produced(hit.produced_by)
+        return parsed
 
     def _structured(self, request: ChatRequest, output_type: type[T], usage: Usage, what: str) -> T:
-        key = self.cache.key(request, self.backend.identity) if self.cache is not None else ""
-        if self.cache is not None and not self.refresh:
-            hit = self.cache.get(key)
-            if hit is not None:
-                parsed, _ = _parse(hit, output_type)
-                if parsed is not None:
-                    usage.cache_hits += 1
-                    return parsed
-                # A stored answer that no longer validates is simply replaced below.
+        if self.cache is None:
+            return self._ask(request, output_type, usage, what, "")
+        key = self.cache.key(request, self.backend.identity)
+        hit = None if self.refresh else self._cached(key, output_type, usage)
+        if hit is not None:
+            return hit
+        with self._flights.claim(key) as first:
+            if not first:  # the same request was just asked on another thread: its answer
+                hit = self._cached(key, output_type, usage)
+                if hit is not None:
+                    return hit
+            return self._ask(request, output_type, usage, what, key)
 
+    def _ask(
+        self, request: ChatRequest, output_type: type[T], usage: Usage, what: str, key: str
+    ) -> T:
+        """The model's validated answer, re-asked on mistakes; cached under `key`."""
         attempts = 1 + self.max_reasks
         current = request
         error = ""
@@ -115,6 +200,7 @@ class LLMClient:
             if parsed is not None:
                 if self.cache is not None:
                     self.cache.set(key, response)
+                self._produced(response.produced_by)
                 return parsed
             last_output = response.content
             current = current.model_copy(
@@ -134,7 +220,10 @@ class LLMClient:
         )
 
     def close(self) -> None:
-        """Release the backend and the cache; the client is not usable afterwards."""
+        """Release the backend and the cache; the client is not usable afterwards. A fork
+        leaves them to the client it came from."""
+        if not self._owns_backend:
+            return
         try:
             self.backend.close()
         finally:

@@ -31,11 +31,20 @@ from pipeline.config import DEFAULT_LOCAL_MODEL
 from pipeline.errors import EndpointError
 from pipeline.llm import registry
 from pipeline.llm.base import Backend, ChatRequest, ChatResponse
+from pipeline.llm.build import embedded_producer
 
 # Environment variables the server (pydantic-settings / uvicorn) would read over our flags.
 _SCRUBBED_ENV = ("HOST", "PORT", "CONFIG_FILE", "MODEL", "API_KEY")
 _PORT_ATTEMPTS = 3
 _STOP_GRACE = 5.0
+
+# Fixed on every machine, so the answers do not depend on the core count: llama.cpp splits its
+# matrix work by thread and batch, and a 1.5B model at temperature 0 turns a different rounding
+# into a different token. 2 threads suit the 2-core machines this is measured on; more cores
+# are left idle rather than changing the answers (`PIPELINE_THREADS` overrides, at that cost).
+FIXED_THREADS = 2
+FIXED_BATCH = 512
+FIXED_UBATCH = 512
 
 
 def free_port() -> int:
@@ -66,6 +75,12 @@ def default_command(model_path: Path, port: int, n_ctx: int, n_threads: int) -> 
         str(n_threads),
         "--n_threads_batch",
         str(n_threads),
+        "--n_batch",
+        str(FIXED_BATCH),
+        "--n_ubatch",
+        str(FIXED_UBATCH),
+        "--seed",
+        "0",
         # Default True would abort a running completion whenever another request arrives.
         "--interrupt_requests",
         "False",
@@ -75,6 +90,14 @@ def default_command(model_path: Path, port: int, n_ctx: int, n_threads: int) -> 
 
 
 CommandFn = Callable[[Path, int, int, int], list[str]]
+
+
+def default_threads() -> int:
+    """`FIXED_THREADS`, unless `PIPELINE_THREADS` asks for another fixed count."""
+    raw = os.environ.get("PIPELINE_THREADS", "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return FIXED_THREADS
 
 
 # ---- process-wide safety net -------------------------------------------------------------------
@@ -158,7 +181,7 @@ class LocalServer:
     ) -> None:
         self.model_path = Path(model_path)
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 1
+        self.n_threads = n_threads or default_threads()
         self.startup_timeout = startup_timeout
         self.quiet = quiet
         self._command = command
@@ -356,7 +379,7 @@ def model_identity(model: str | None, model_path: Path | None) -> str:
     """
     if model_path is None:
         m = registry.get_llm(model or DEFAULT_LOCAL_MODEL)
-        return f"embedded:{m.name}:{m.sha256[:16]}"
+        return f"embedded:{m.cache_name or m.name}:{m.sha256[:16]}"
     path = Path(model_path)
     digest = registry.marker_sha256(path)
     if digest is None:
@@ -464,11 +487,12 @@ class EmbeddedBackend:
         if server is not None and not server.alive():
             raise self._died()
         try:
-            return inner.complete(request)
+            response = inner.complete(request)
         except EndpointError as e:
             if server is not None and server.exited_within(1.0):
                 raise self._died() from e
             raise
+        return response.model_copy(update={"produced_by": embedded_producer()})
 
     def close(self) -> None:
         with self._lock:

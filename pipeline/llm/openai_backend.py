@@ -35,11 +35,13 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_before_delay,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from pipeline.errors import EndpointError
 from pipeline.llm.base import ChatRequest, ChatResponse
+from pipeline.llm.limits import EndpointGate
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +138,11 @@ class OpenAIBackend:
         backoff_max: float | None = None,
         retry_after_cap: float = 30.0,
         max_elapsed: float | None = None,
+        gate: EndpointGate | None = None,
     ) -> None:
+        # `gate` is shared by every worker of a batch on this endpoint: it bounds the calls in
+        # flight and spreads one worker's 429 Retry-After pause to all (pipeline/llm/limits.py).
+        self._gate = gate
         self._base_url = base_url
         self._shown_url = display_url(base_url)
         self._secret = api_key.get_secret_value() if api_key is not None else ""
@@ -151,9 +157,11 @@ class OpenAIBackend:
         self._backoff_max = backoff_max
         self._retry_after_cap = retry_after_cap
         self._max_elapsed = max_elapsed if max_elapsed is not None else 2 * timeout + 60.0
-        self._jitter = wait_exponential_jitter(
-            multiplier=backoff_base, max=backoff_max, exp_base=2, jitter=backoff_base
-        )
+        # Exponential backoff plus uniform jitter, from the two strategies every tenacity since
+        # 8.3 has with the same keywords (`wait_exponential_jitter` renamed its first one).
+        self._jitter = wait_exponential(
+            multiplier=backoff_base, max=backoff_max, exp_base=2
+        ) + wait_random(0, backoff_base)
         self._client = openai.OpenAI(
             base_url=base_url,
             api_key=self._secret or "not-needed",
@@ -176,7 +184,16 @@ class OpenAIBackend:
         def once() -> ChatCompletion:
             nonlocal attempts
             attempts += 1
-            return self._create(request)
+            if self._gate is None:
+                return self._create(request)
+            with self._gate.slot():
+                try:
+                    return self._create(request)
+                except openai.APIStatusError as exc:
+                    asked = _retry_after(exc) if exc.status_code == 429 else None
+                    if asked is not None:
+                        self._gate.pause(min(asked, self._retry_after_cap))
+                    raise
 
         retrying = Retrying(
             retry=retry_if_exception(_is_transient),
@@ -241,7 +258,16 @@ class OpenAIBackend:
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
             seconds=seconds,
+            produced_by=self._producer(completion),
         )
+
+    def _producer(self, completion: ChatCompletion) -> str:
+        """The served model and host (never the path or credentials), plus the server's own
+        build fingerprint when it sends one."""
+        host = urlsplit(self._base_url).hostname or "endpoint"
+        fingerprint = getattr(completion, "system_fingerprint", None)
+        label = f"{completion.model or '?'} at {host}"
+        return f"{label} ({fingerprint})" if fingerprint else label
 
     # ---- retry policy -----------------------------------------------------------------------
 

@@ -89,6 +89,11 @@ class LocalModel(BaseModel):
     sha256: str
     sources: tuple[Source, ...]
     kind: Literal["llm", "encoder"] = "llm"
+    cache_name: str | None = Field(
+        default=None,
+        description="the name its answers were cached under before a rename: the cache key "
+        "keeps using it, so renaming a model does not throw away users' cached answers",
+    )
 
 
 class ModelStatus(BaseModel):
@@ -130,10 +135,11 @@ def _minilm_file(name: str, description: str, member: str, *, size: int, sha256:
 
 
 MODELS: dict[str, LocalModel] = {
-    "qwen2.5-1.5b": LocalModel(
-        name="qwen2.5-1.5b",
+    "qwen2.5-coder-1.5b": LocalModel(
+        name="qwen2.5-coder-1.5b",
         description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (default, Apache-2.0)",
         filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        cache_name="qwen2.5-1.5b",
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         sources=(
@@ -176,10 +182,28 @@ MODELS: dict[str, LocalModel] = {
 }
 
 
+ALIASES: dict[str, str] = {
+    # The default model was first listed under this name, which hid that it is the Coder model.
+    "qwen2.5-1.5b": "qwen2.5-coder-1.5b",
+}
+_warned_aliases: set[str] = set()
+
+
+def canonical_name(name: str) -> str:
+    """The registry name for `name`; an old alias still works and warns once per process."""
+    target = ALIASES.get(name)
+    if target is None:
+        return name
+    if name not in _warned_aliases:
+        _warned_aliases.add(name)
+        log.warning("model name %r is an old alias; use %r", name, target)
+    return target
+
+
 def get_model(name: str) -> LocalModel:
-    """Look a model up by name, with the known names in the error."""
+    """Look a model up by name (or old alias), with the known names in the error."""
     try:
-        return MODELS[name]
+        return MODELS[canonical_name(name)]
     except KeyError:
         known = ", ".join(MODELS)
         raise ModelFileError(f"unknown model {name!r} (known: {known})") from None

@@ -1,22 +1,23 @@
-"""Stage 3: the briefing, every sentence resting on the claim groups it cites.
+"""Stage 3: the briefing. Code chooses what is said (`stages.select`); the model only says it.
 
-The model writes sentences and names the groups behind each; code then does what a small model
-cannot be trusted to do: a sentence with a name or number absent from its groups' claims is
-regenerated once, then dropped; a contested or single-source sentence without attribution gets
-one; conflicts between sources are stated with every value and its source; a denial is placed
-next to what it denies; article citations come from the groups, never from the model.
+Each selected group becomes one sentence. The model's sentence for a group is used when it
+passes every check of `pipeline.checks` against the group's verbatim quotes; otherwise the
+group is stated by its best verbatim claim sentence, attributed by speaker or outlet name, if
+that passes. A bad generation costs fluency, never a fact or the truth. Article citations come
+from the groups, never from the model; conflicts between sources are stated by code with every
+value and its source. One model call per briefing.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import Field, create_model
 
-from pipeline.grounding import has_attribution, is_boilerplate, unsupported
+from pipeline.checks import Problem, sentence_problems
+from pipeline.grounding import has_attribution, is_boilerplate, names_in, normalize, unsupported
 from pipeline.schema import (
     Article,
     Briefing,
@@ -25,26 +26,40 @@ from pipeline.schema import (
     Claim,
     ClaimGroup,
     ClaimKind,
-    Section,
     WrittenSentence,
 )
-from pipeline.similarity import TfidfVectors
 from pipeline.stages.common import StageContext, defang
-from pipeline.stages.written import (
-    TERMINAL,
-    TEXT_LIMIT,
-    clean,
-    drop_repeats,
+from pipeline.stages.select import (
+    SECTION_ORDER,
+    WORD_BUDGET,
+    Pick,
+    needs_attribution,
     repeats,
-    terms,
-    whole_sentences,
+    select_groups,
 )
+from pipeline.text import term_set, word_list
 
-MAX_GROUPS_SHOWN = 12
-MIN_SENTENCES = 6
-_LOWER_FIRST = {"the", "a", "an", "this", "that", "these", "those", "there", "it", "his", "her"}
-_ATTRIBUTED = {ClaimKind.STATEMENT, ClaimKind.ALLEGATION, ClaimKind.OPINION, ClaimKind.DENIAL}
-_CONTESTED = {ClaimKind.ALLEGATION, ClaimKind.OPINION, ClaimKind.DENIAL}
+MAX_NAMED = 3
+MAX_SPEAKER_WORDS = 5
+MAX_QUOTES_SHOWN = 1  # two per group doubled the call: 111 s on the seed, 643 tokens written
+RESERVE_FACTOR = 3
+MAX_RESERVE = 30
+_CITATION = re.compile(r"\s*(\[(\d+|g\d+)\])+")
+_SPACES = re.compile(r"\s+")
+_CONNECTIVE = re.compile(
+    r"^(?:(?:but|and|however|meanwhile|moreover|furthermore|additionally|nonetheless|"
+    r"nevertheless)\b,?|(?:still|yet|so|also|now|instead|thus|separately|in addition|"
+    r"at the same time|soon after),)\s+",
+    re.IGNORECASE,
+)
+_LABEL = re.compile(r"^((?:[\w'\u2019]+ ){0,3}[\w'\u2019]+):\s+(?=[A-Z\u201c\"])")
+MIN_REST = 6
+_ENDED = re.compile(r"[.!?][\"'\u201d\u2019\u00bb)]*$|[\"\u201d\u00bb]$")
+_QUOTE_END = re.compile(r"[\"'\u201d\u2019\u00bb][.!?]?$")  # ends in a quotation
+_SPACED_INITIALS = re.compile(r"\b([A-Z])\. (?=[A-Z]\.)")
+_ABBREVIATION_END = re.compile(r"\b(?:[A-Za-z]\.){2,}$")
+# A leading dateline ("WASHINGTON --", "KYIV (Reuters) -") belongs to the page, not the claim.
+_DATELINE = re.compile(r"^[A-Z][A-Z .,'()]{2,40}\s*(--|\u2014|\u2013|-)\s+")
 
 
 @dataclass
@@ -57,422 +72,302 @@ class BriefResult:
     verbatim: int = 0
 
 
-def _source_name(article: Article) -> str:
-    return article.outlet or f"article [{article.id}]"
+def source_name(article: Article) -> str:
+    """How a reader knows the article: its outlet, else its title, else its file name; never
+    a bare number, which tells a reader nothing."""
+    if article.outlet:
+        return article.outlet
+    if article.title:
+        return "\u201c" + article.title.strip().rstrip(".") + "\u201d"
+    return Path(article.path).stem if article.path else "an unnamed source"
 
 
-def _label(group: ClaimGroup, articles: dict[int, Article]) -> str:
-    """What the model must know about a group to attribute it correctly."""
-    who = ", ".join(group.attributed_to) or ", ".join(
-        _source_name(articles[a]) for a in group.article_ids
-    )
-    parts: list[str] = []
-    if group.kind == ClaimKind.STATEMENT:
-        parts.append(f"said by {who}")
-    elif group.kind == ClaimKind.ALLEGATION:
-        parts.append(f"alleged, per {who}")
-    elif group.kind == ClaimKind.OPINION:
-        parts.append(f"opinion of {who}")
-    elif group.kind == ClaimKind.DENIAL:
-        parts.append(f"denial by {who}")
-    if len(group.article_ids) > 1:
-        parts.append(f"{len(group.article_ids)} sources")
-    else:
-        parts.append(f"single source: {_source_name(articles[group.article_ids[0]])}")
-    for conflict in group.conflicts:
-        values = "; ".join(
-            f"{v.value} per {_source_name(articles[v.article_id])}" for v in conflict.values
-        )
-        parts.append(f"sources disagree on {conflict.what}: {values}")
-    if group.related:
-        parts.append("disputed by " + ", ".join(group.related))
-    return "; ".join(parts)
+def names(article_ids: list[int], articles: dict[int, Article]) -> str:
+    """ "A", "A and B", "A, B and C", "A, B and 2 other outlets"."""
+    listed = list(dict.fromkeys(source_name(articles[a]) for a in article_ids))
+    if len(listed) > MAX_NAMED:
+        others = len(listed) - MAX_NAMED + 1
+        return f"{', '.join(listed[: MAX_NAMED - 1])} and {others} other outlets"
+    if len(listed) > 1:
+        return f"{', '.join(listed[:-1])} and {listed[-1]}"
+    return listed[0] if listed else "the sources"
 
 
-def _centrality(groups: list[ClaimGroup], claims: dict[str, Claim]) -> dict[str, float]:
-    """How much a group shares with the rest of the story (TF-IDF, summed over the other
-    groups): a story's main facts recur across every outlet's claims; colour (an eyewitness
-    quote, a background aside) does not."""
-    texts = {
-        g.id: Counter(
-            terms(" ".join([g.statement, *(claims[c].text for c in g.claim_ids if c in claims)]))
-        )
-        for g in groups
-    }
-    vectors = TfidfVectors(texts)
-    return {g: sum(vectors.sim(g, o) for o in texts if o != g) for g in texts}
+def clean(text: str) -> str:
+    """One line, initialisms closed up ("U. S." -> "U.S."), without what only made sense in
+    its article: citation marks ("[2]"), a
+    dateline ("WASHINGTON --"), enclosing parentheses, a connective to the sentence before
+    ("But", "However,"), a page's label ("Why it matters:")."""
+    text = _SPACES.sub(" ", _CITATION.sub("", text)).strip()
+    text = _SPACED_INITIALS.sub(r"\1.", _DATELINE.sub("", text))
+    if text.startswith("(") and text.rstrip(".").endswith(")") and text.count("(") == 1:
+        text = text.rstrip(".")[1:-1].strip()
+    label = _LABEL.match(text)
+    if label and not names_in(label.group(1)) and len(text[label.end() :].split()) >= MIN_REST:
+        text = text[label.end() :]
+    match = _CONNECTIVE.match(text)
+    if match and len(text) > match.end():
+        rest = text[match.end() :]
+        text = rest[:1].upper() + rest[1:]
+    return text
 
 
-Rank = Callable[[ClaimGroup], tuple[int, int, float, int]]
+def _speakers(pick: Pick) -> list[str]:
+    """People or bodies the group's claims are credited to: a short name that the claim's own
+    quote contains. A small model's speaker field often holds a phrase or the wrong person."""
+    found = []
+    for claim in pick.claims:
+        who = (claim.attributed_to or "").strip()
+        if not who or len(who.split()) > MAX_SPEAKER_WORDS or not names_in(who):
+            continue
+        if names_in(who) & names_in(claim.quote):  # "Dmitry Peskov" for "Peskov said"
+            found.append(who)
+    return list(dict.fromkeys(found))
 
 
-def _ranking(groups: list[ClaimGroup], claims: dict[str, Claim]) -> Rank:
-    """Sort key: most sources first, then disputes, then the most central, then article order."""
-    central = _centrality(groups, claims)
-
-    def key(group: ClaimGroup) -> tuple[int, int, float, int]:
-        disputed = 0 if group.conflicts or group.related else 1
-        return (-len(group.article_ids), disputed, -round(central[group.id], 6), int(group.id[1:]))
-
-    return key
-
-
-def _support(
-    group_ids: list[str],
-    groups: dict[str, ClaimGroup],
-    claims: dict[str, Claim],
-    articles: dict[int, Article] | None = None,
-) -> list[str]:
-    """What a sentence may rest on: its groups' claims (text and verbatim quote) and the names
-    of the articles that report them. Not the model's guess of a speaker: the evals check
-    against the same support, independently."""
-    texts: list[str] = []
-    for gid in group_ids:
-        group = groups[gid]
-        texts.append(group.statement)
-        for cid in group.claim_ids:
-            texts += [claims[cid].text, claims[cid].quote]
-        for conflict in group.conflicts:
-            texts += [v.value for v in conflict.values]
-        if articles is not None:
-            texts += [_source_name(articles[a]) for a in group.article_ids]
-    return texts
-
-
-def _needs_attribution(
-    group_ids: list[str], groups: dict[str, ClaimGroup], claims: dict[str, Claim]
-) -> bool:
-    """Anything but an uncontested, multi-source reported fact says who claims it."""
-    for gid in group_ids:
-        group = groups[gid]
-        if group.kind in _ATTRIBUTED or group.status != "consensus":
-            return True
-        if any(claims[c].kind in _CONTESTED for c in group.claim_ids if c in claims):
-            return True
-    return False
-
-
-def _backing_articles(
-    text: str,
-    group_ids: list[str],
-    groups: dict[str, ClaimGroup],
-    claims: dict[str, Claim],
-    articles: dict[int, Article],
-) -> list[int]:
-    """The articles of the cited groups that carry every number of the sentence.
-
-    A group holds claims from several outlets about one matter, but a detail ("around
-    12 p.m.") may come from only one of them: citing all five would say all five report it.
-    Numbers only: outlets name people differently ("Oreshkin" / "Maxim Oreshkin") for one fact.
-    When no single article carries everything (a sentence joining two outlets' details), the
-    sentence cites every article of its groups, as each detail is in one of them.
-    """
-    everyone = sorted({a for g in group_ids for a in groups[g].article_ids})
-    backing = []
-    for article_id in everyone:
-        support = [_source_name(articles[article_id])]
-        for gid in group_ids:
-            for cid in groups[gid].claim_ids:
-                claim = claims.get(cid)
-                if claim is not None and claim.article_id == article_id:
-                    support += [claim.text, claim.quote]
-        if not any(m.kind == "number" for m in unsupported(text, support)):
-            backing.append(article_id)
-    return backing or everyone
-
-
-def _names(article_ids: list[int], articles: dict[int, Article]) -> str:
-    """The outlets that report it: always true, unlike a speaker guessed by a small model."""
-    names = list(dict.fromkeys(_source_name(articles[a]) for a in article_ids))
-    if len(names) > 2:
-        return f"{names[0]} and {len(names) - 1} other sources"
-    return " and ".join(names)
-
-
-_CONNECTOR = re.compile(
-    r"^(furthermore|however|meanwhile|moreover|additionally|notably|also|still|yet|"
-    r"at the same time|in addition|separately|instead),?\s+",
-    re.IGNORECASE,
-)
-
-
-def proper_nouns(texts: list[str]) -> set[str]:
-    """Words written capitalised somewhere other than at the start of a sentence."""
-    found: set[str] = set()
-    for text in texts:
-        for match in re.finditer(r"(?<=[\w,;:\u2019'\")] )([A-Z][\w\u2019'-]*)", text):
-            found.add(match.group(1))
-    return found
-
-
-def _attribute(text: str, who: str, proper: set[str]) -> str:
-    """Prefix "According to X," keeping the sentence readable ("Once" -> "once", not "Lavrov")."""
-    text = _CONNECTOR.sub("", text)
+def attribute(text: str, who: str) -> str:
+    """Name the source: "…, according to X." at the end, where it changes no capital letter;
+    before a sentence that ends in a quotation, "According to X, “…”" (its first word
+    lower-cased unless it is a name: "the", "asked", never "Lavrov")."""
+    if _ABBREVIATION_END.search(text):  # "at 5 p.m." keeps its full stop
+        return f"{text}, according to {who}."
+    if text.endswith((".", "!", "?")) and not _QUOTE_END.search(text):
+        return f"{text[:-1]}, according to {who}{text[-1]}"
     first, _, rest = text.partition(" ")
-    # "The" is never a name here, even when a quote has "The Parisian" mid-sentence.
-    titlecase = first[1:] == first[1:].lower()  # never "CDT" -> "cdt"
-    if first.isalpha() and titlecase and (first not in proper or first.lower() in _LOWER_FIRST):
+    if first.isalpha() and first[1:].islower() and first != "I" and not names_in(first):
         first = first.lower()
     return f"According to {who}, {first} {rest}".rstrip()
 
 
-def _section(group_ids: list[str], groups: dict[str, ClaimGroup]) -> Section:
-    cited = [groups[g] for g in group_ids]
-    if any(g.status == "disputed" for g in cited):
-        return "disputed"
-    if all(g.status == "consensus" and g.kind not in _ATTRIBUTED for g in cited):
-        return "confirmed"
-    return "attributed"
+def _backing(text: str, pick: Pick) -> list[int]:
+    """The articles of the group that carry every number of the sentence (a detail may come
+    from one outlet only); all of the group's articles when none carries them all."""
+    everyone = sorted(pick.group.article_ids)
+    backing = [
+        aid
+        for aid in everyone
+        if not any(
+            m.kind == "number"
+            for m in unsupported(text, [c.quote for c in pick.claims if c.article_id == aid])
+        )
+    ]
+    return backing or everyone
 
 
-MIN_CITATION_OVERLAP = 0.2
+def _attributed(
+    text: str, pick: Pick, backing: list[int], articles: dict[int, Article], outlets: list[str]
+) -> tuple[str, bool]:
+    """The sentence with a named source when it needs one and has none: anything but a fact
+    several of the cited outlets report."""
+    speakers = _speakers(pick)
+    needed = needs_attribution(pick.group, pick.claims) or len(backing) < 2
+    if not needed or _credits_someone(text, [*speakers, *outlets]):
+        return text, False
+    if len(speakers) == 1 and speakers[0] not in outlets and text.startswith(("\u201c", '"')):
+        return f"{speakers[0]} said: {text}", True
+    return attribute(text, names(backing, articles)), True
 
 
-def _prune_citations(
-    text: str, cited: list[str], groups: dict[str, ClaimGroup], claims: dict[str, Claim]
-) -> list[str]:
-    """Keep the groups the sentence actually draws on; small models list extra ones."""
-    words = terms(text)
-    if len(cited) < 2 or not words:
-        return cited
-    overlap = {}
-    for gid in cited:
-        support = " ".join(_support([gid], groups, claims))
-        overlap[gid] = len(words & terms(support)) / len(words)
-    best = max(overlap.values())
-    kept = [g for g in cited if overlap[g] >= max(MIN_CITATION_OVERLAP, best / 2)]
-    return kept or [max(cited, key=overlap.__getitem__)]
+def _credits_someone(text: str, sources: list[str]) -> bool:
+    """Whether the sentence already says who claims it: a reporting verb, a source named in
+    full, or a speaker named by surname ("Peskov added: ...")."""
+    if has_attribution(text, sources):
+        return True
+    named = names_in(text)
+    speaks = {t.strip(",.:;").lower() for t in text.split()} & word_list("speech_verbs")
+    return bool(speaks) and any(names_in(s) & named for s in sources)
 
 
-def _check(
-    sentence: WrittenSentence,
-    groups: dict[str, ClaimGroup],
-    claims: dict[str, Claim],
-    articles: dict[int, Article] | None = None,
-) -> tuple[list[str], str | None]:
-    """(known cited group ids, problem) for one written sentence."""
-    cited = [g for g in dict.fromkeys(sentence.groups) if g in groups]
-    text = clean(sentence.text)
-    if not cited:
-        return cited, "cites no known group"
-    cited = _prune_citations(text, cited, groups, claims)
-    if is_boilerplate(text):
-        return cited, "copies advertising or donation text"
-    missing = unsupported(text, _support(cited, groups, claims, articles))
-    if missing:
-        return cited, ", ".join(str(m) for m in missing) + " not in the cited groups"
-    return cited, None
+def _finished(text: str) -> str:
+    text = clean(text)
+    return text if _ENDED.search(text) else text + "."
 
 
-def _short(group: ClaimGroup, words: int = 12) -> str:
-    """The start of a group's statement, enough to say what a conflict is about."""
-    parts = _CONNECTOR.sub("", group.statement).rstrip(".").split()
-    return " ".join(parts[:words]) + ("\u2026" if len(parts) > words else "")
+@dataclass
+class _Stated:
+    text: str
+    problems: list[Problem]
+    attributed: bool
+    backing: list[int]
+    verbatim: bool = False
 
 
-def conflict_sentences(
-    groups: list[ClaimGroup], articles: dict[int, Article]
-) -> list[BriefingSentence]:
-    """One sentence per conflict, with every value and its source: code, not model."""
-    out: list[BriefingSentence] = []
-    for group in groups:
-        for conflict in group.conflicts:
-            by_value: dict[str, list[str]] = {}
-            for v in conflict.values:
-                by_value.setdefault(v.value, []).append(_source_name(articles[v.article_id]))
-            values = "; ".join(
-                f"{value} according to {' and '.join(names)}" for value, names in by_value.items()
+def _try(text: str, pick: Pick, articles: dict[int, Article]) -> _Stated:
+    """One way of stating the group: attributed where needed, then checked."""
+    outlets = [source_name(articles[a]) for a in pick.group.article_ids]
+    text = _finished(text)
+    backing = _backing(text, pick)
+    text, added = _attributed(text, pick, backing, articles, outlets)
+    quotes = [c.quote for c in pick.claims]
+    sources = [*outlets, *_speakers(pick)]
+    return _Stated(text, sentence_problems(text, quotes, sources), added, backing)
+
+
+def conflict_sentence(group: ClaimGroup, articles: dict[int, Article]) -> list[BriefingSentence]:
+    """One sentence per conflict, every value with the outlets that give it: code, not model."""
+    out = []
+    for conflict in group.conflicts:
+        by_value: dict[str, list[int]] = {}
+        for v in conflict.values:
+            by_value.setdefault(v.value, []).append(v.article_id)
+        values = "; ".join(
+            f"{value} according to {names(ids, articles)}" for value, ids in by_value.items()
+        )
+        out.append(
+            BriefingSentence(
+                text=f"Sources differ on the {conflict.what}: {values}.",
+                group_ids=[group.id],
+                article_ids=sorted({v.article_id for v in conflict.values}),
+                section="disputed",
             )
-            if conflict.what.startswith("age of"):
-                text = f"Sources differ on the {conflict.what}: {values}."
-            else:
-                subject = _short(group)
-                text = f"Sources differ on the {conflict.what} of \u201c{subject}\u201d: {values}."
-            out.append(
-                BriefingSentence(
-                    text=text,
-                    group_ids=[group.id],
-                    article_ids=sorted({v.article_id for v in conflict.values}),
-                    section="disputed",
-                )
-            )
+        )
     return out
 
 
-def _place_denials(sentences: list[BriefingSentence], groups: dict[str, ClaimGroup]) -> None:
-    """Move each sentence citing a denial right after the last sentence citing what it denies."""
-    for sentence in list(sentences):
-        denied = {
-            r
-            for g in sentence.group_ids
-            if groups[g].kind == ClaimKind.DENIAL
-            for r in groups[g].related
-        }
-        if not denied or denied & set(sentence.group_ids):
-            continue
-        targets = [i for i, s in enumerate(sentences) if denied & set(s.group_ids)]
-        if not targets:
-            continue
-        sentences.remove(sentence)
-        last = max(i for i, s in enumerate(sentences) if denied & set(s.group_ids))
-        sentences.insert(last + 1, sentence)
+def _self_contained(group: ClaimGroup) -> bool:
+    """Conflicts that name what they are about ("age of Lavrov") need no sentence before
+    them; a date or a count needs the event it belongs to."""
+    return all(c.what.startswith("age of") for c in group.conflicts)
 
 
-def _output_type(groups_shown: int) -> type[BriefOutput]:
-    """BriefOutput asking for at least a few sentences: small models otherwise stop after two.
+def _output_type(picks: int) -> type[BriefOutput]:
+    """BriefOutput asking for one sentence per pick: small models otherwise stop after two.
 
     The minimum is only in the JSON schema sent (a grammar-constrained server enforces it);
-    validation stays lenient, so an endpoint that writes fewer sentences is not failed for it.
+    validation stays lenient, so an endpoint that writes fewer is not failed for it.
     """
-    minimum = min(MIN_SENTENCES, groups_shown)
     return create_model(
         "BriefOutput",
         __base__=BriefOutput,
         sentences=(
             list[WrittenSentence],
-            Field(max_length=12, json_schema_extra={"minItems": minimum}),
+            Field(max_length=12, json_schema_extra={"minItems": min(12, picks)}),
         ),
     )
 
 
-SECTION_ORDER: list[Section] = ["confirmed", "disputed", "attributed", "timeline"]
-WORD_BUDGET = 230
-MAX_SENTENCES = 14
+def _label(pick: Pick, articles: dict[int, Article]) -> str:
+    """What the model must know to attribute the group: who says it, how many outlets."""
+    group = pick.group
+    who = ", ".join(_speakers(pick)) or names(group.article_ids, articles)
+    parts = {
+        ClaimKind.STATEMENT: f"said by {who}",
+        ClaimKind.ALLEGATION: f"alleged, per {who}",
+        ClaimKind.OPINION: f"opinion of {who}",
+        ClaimKind.DENIAL: f"denial by {who}",
+    }
+    label = [parts[group.kind]] if group.kind in parts else []
+    count = len(group.article_ids)
+    label.append(f"{count} outlets" if count > 1 else f"single source: {who}")
+    return "; ".join(label)
 
 
-def _fallback_sentences(
-    groups: list[ClaimGroup],
-    claims: dict[str, Claim],
-    covered: list[list[str]],
-    written: list[str],
-    rank: Rank,
-) -> list[tuple[WrittenSentence, list[str]]]:
-    """Groups the model skipped, as their shortest verbatim claim, until the briefing is full.
-
-    Small models stop after a few sentences. Every multi-source group is worth a line, then
-    single-source ones in turn across articles (one per article, then the next): a verbatim
-    source sentence is grounded by construction and gets attribution like any other.
-    """
-    done = {g for cited in covered for g in cited}
-    words = sum(len(t.split()) for t in written)
-    count = len(written)
-    candidates = [g for g in groups if g.id not in done and not g.conflicts]
-    multi = sorted((g for g in candidates if len(g.article_ids) > 1), key=rank)
-    single: dict[int, list[ClaimGroup]] = {}
-    for g in candidates:
-        if len(g.article_ids) == 1:
-            single.setdefault(g.article_ids[0], []).append(g)
-    rounds = max((len(v) for v in single.values()), default=0)
-    ordered = multi + [
-        lst[i] for i in range(rounds) for _, lst in sorted(single.items()) if i < len(lst)
-    ]
-    out: list[tuple[WrittenSentence, list[str]]] = []
-    said = [terms(t) for t in written]
-    for group in ordered:
-        members = [claims[c] for c in group.claim_ids if c in claims]
-        if not members:
-            continue
-        text = _CONNECTOR.sub("", min((c.text for c in members), key=len))
-        text = text[:1].upper() + text[1:]
-        size = len(text.split())
-        if count >= MAX_SENTENCES or words + size > WORD_BUDGET:
-            break
-        if is_boilerplate(text) or len(text) > TEXT_LIMIT:
-            continue
-        candidate = terms(text)
-        if any(repeats(candidate, earlier) for earlier in said):
-            continue  # the model already wrote it, citing another group
-        said.append(candidate)
-        out.append((WrittenSentence(groups=[group.id], text=text), [group.id]))
-        words += size
-        count += 1
-    return out
+def _shown_quotes(pick: Pick) -> str:
+    """The group's quotes the model condenses: the best one, and a second outlet's wording
+    when the group has one (outlets state different parts of one development)."""
+    quotes = [normalize(clean(pick.claims[0].quote))]
+    for claim in pick.claims[1:MAX_QUOTES_SHOWN]:
+        if claim.article_id != pick.claims[0].article_id:
+            quotes.append(normalize(clean(claim.quote)))
+    return defang(" | ".join(dict.fromkeys(quotes)))
 
 
-def _fallback_title(articles: list[Article]) -> str:
-    return f"Briefing from {len(articles)} article{'s' if len(articles) != 1 else ''}"
+def _state(
+    pick: Pick, drafts: list[str], said: list[set[str]], articles: dict[int, Article]
+) -> tuple[_Stated | None, int]:
+    """(how the group is stated, model drafts rejected): the first draft that passes every
+    check and says something new, else the first verbatim claim (or its restatement) that
+    passes; None when nothing does."""
+    rejected = 0
+    for draft in drafts:
+        attempt = _try(draft, pick, articles)
+        if not attempt.problems and not any(repeats(term_set(attempt.text), s) for s in said):
+            return attempt, rejected
+        rejected += 1
+    for claim in pick.claims:
+        for candidate in dict.fromkeys([claim.quote, claim.text]):
+            attempt = _try(candidate, pick, articles)
+            if not attempt.problems and not any(repeats(term_set(attempt.text), s) for s in said):
+                attempt.verbatim = True
+                return attempt, rejected
+    return None, rejected
+
+
+def _title(title: str, claims: list[Claim], articles: list[Article]) -> str:
+    title = clean(title).rstrip(".")
+    support = [c.quote for c in claims] + [a.title or "" for a in articles]
+    if len(title) < 3 or unsupported(title, support) or is_boilerplate(title):
+        return f"Briefing from {len(articles)} article{'s' if len(articles) != 1 else ''}"
+    return title
 
 
 def write_briefing(
-    groups: list[ClaimGroup], claims: list[Claim], articles: list[Article], ctx: StageContext
+    groups: list[ClaimGroup],
+    claims: list[Claim],
+    articles: list[Article],
+    ctx: StageContext,
+    budget: int = WORD_BUDGET,
 ) -> BriefResult:
-    """Briefing sentences that cite groups; each checked, attributed and placed by code."""
+    """The briefing: the selected groups, each in one checked sentence, within `budget` words."""
     by_article = {a.id: a for a in articles}
-    by_group = {g.id: g for g in groups}
-    by_claim = {c.id: c for c in claims}
-    rank = _ranking(groups, by_claim)
-    shown = sorted(groups, key=rank)[:MAX_GROUPS_SHOWN]
-    variables = {
-        "groups": [
-            {
-                "id": g.id,
-                "label": _label(g, by_article),
-                "statement": defang(_CONNECTOR.sub("", g.statement)),
-            }
-            for g in shown
-        ],
-        "articles": [{"id": a.id, "outlet": a.outlet, "title": a.title} for a in articles],
-    }
+    picks = select_groups(groups, claims, articles, budget)
     result = BriefResult(briefing=Briefing(title="", sentences=[]))
-    if not groups:
-        result.briefing.title = _fallback_title(articles)
+    if not picks:
+        result.briefing.title = _title("", claims, articles)
         return result
-    output = ctx.ask(_output_type(len(shown)), "brief: write", feedback=[], **variables)
+    shown = [
+        {
+            "id": p.group.id,
+            "label": _label(p, by_article),
+            "statement": _shown_quotes(p),
+        }
+        for p in picks
+    ]
+    output = ctx.ask(_output_type(len(picks)), "brief: write", feedback=[], groups=shown)
     result.written = len(output.sentences)
-    output.sentences = whole_sentences(output.sentences, by_group, by_claim)
-    checked = [(s, *_check(s, by_group, by_claim, by_article)) for s in output.sentences]
-    failed = [(s, problem) for s, _, problem in checked if problem]
-    kept = [(s, cited) for s, cited, problem in checked if not problem]
-    kept = drop_repeats(kept)
-    if failed:
-        feedback = [f'"{clean(s.text)[:160]}" ({", ".join(s.groups)}): {p}' for s, p in failed]
-        retry = ctx.ask(BriefOutput, "brief: rewrite", feedback=feedback, **variables)
-        result.regenerated = len(failed)
-        already = {clean(s.text) for s, _ in kept}
-        recovered = 0
-        for sentence in retry.sentences[: len(failed)]:
-            cited, problem = _check(sentence, by_group, by_claim, by_article)
-            if problem is None and clean(sentence.text) not in already:
-                kept.append((sentence, cited))
-                recovered += 1
-        result.dropped = len(failed) - recovered
-    sentences: list[BriefingSentence] = []
-    proper = proper_nouns([c.quote for c in claims])
-    conflicts = conflict_sentences(groups, by_article)
-    fallback = _fallback_sentences(
-        groups,
-        by_claim,
-        [c for _, c in kept],
-        [s.text for s, _ in kept] + [c.text for c in conflicts],
-        rank,
-    )
-    result.verbatim = len(fallback)
-    for written, cited in [*kept, *fallback]:
-        text = clean(written.text)
-        if not text.endswith(TERMINAL):
-            text += "."
-        backing = _backing_articles(text, cited, by_group, by_claim, by_article)
-        one_source = len(backing) == 1
-        if (_needs_attribution(cited, by_group, by_claim) or one_source) and not has_attribution(
-            text, [s for g in cited for s in by_group[g].attributed_to]
-        ):
-            text = _attribute(text, _names(backing, by_article), proper)
-            result.attributed += 1
-        section = _section(cited, by_group)
-        sentences.append(
-            BriefingSentence(
-                text=text,
-                group_ids=cited,
-                article_ids=backing,
-                section="attributed" if one_source and section == "confirmed" else section,
+    drafts: dict[str, list[str]] = {}
+    for sentence in output.sentences:
+        for gid in sentence.groups[:1]:
+            drafts.setdefault(gid, []).append(sentence.text)
+
+    stated: list[tuple[Pick, BriefingSentence]] = []
+    said: list[set[str]] = []
+    words = 0
+    # Groups past the model's batch are stated verbatim if budget is left when drafts fail.
+    reserve = select_groups(groups, claims, articles, RESERVE_FACTOR * budget, MAX_RESERVE)
+    for pick in [*picks, *reserve[len(picks) :]]:
+        extra = conflict_sentence(pick.group, by_article)
+        if extra and _self_contained(pick.group):
+            chosen, rejected = None, 0  # "Sources differ on the age of X: …" says it all
+        else:
+            chosen, rejected = _state(pick, drafts.get(pick.group.id, []), said, by_article)
+            if chosen is None:
+                result.dropped += rejected
+                continue
+        result.dropped += rejected
+        size = sum(len(s.text.split()) for s in extra) + (len(chosen.text.split()) if chosen else 0)
+        if stated and words + size > budget:
+            if pick.tier < 3:
+                break  # nothing after it may take the place of a group several outlets carry
+            continue
+        words += size
+        if chosen is not None:
+            said.append(term_set(chosen.text))
+            result.verbatim += chosen.verbatim
+            result.attributed += chosen.attributed
+            one_source = len(chosen.backing) < 2 and not pick.group.conflicts
+            briefed = BriefingSentence(
+                text=chosen.text,
+                group_ids=[pick.group.id],
+                article_ids=chosen.backing,
+                section="attributed" if one_source else pick.section,
             )
-        )
-    sentences.extend(conflicts)
-    sentences.sort(key=lambda s: SECTION_ORDER.index(s.section))
-    _place_denials(sentences, by_group)
-    all_support = [t for c in claims for t in (c.text, c.quote)]
-    title = clean(output.title)
-    if unsupported(title, all_support) or is_boilerplate(title):
-        title = _fallback_title(articles)
-    result.briefing = Briefing(title=title, sentences=sentences, single_source=len(articles) == 1)
+            stated.append((pick, briefed))
+        stated += [(pick, s) for s in extra]
+    ordered = sorted(stated, key=lambda ps: SECTION_ORDER.index(ps[1].section))
+    result.briefing = Briefing(
+        title=_title(output.title, claims, articles),
+        sentences=[s for _, s in ordered],
+        single_source=len(articles) == 1,
+    )
     return result

@@ -30,13 +30,14 @@ from pipeline.schema import (
 )
 from pipeline.similarity import TfidfVectors
 from pipeline.stages.common import StageContext, defang
+from pipeline.text import content_terms, stem, word_list
 
 GROUP_THRESHOLD = 0.28
 # With a sentence encoder: half meaning, half shared rare words (numbers and names keep two
 # claims about different parts of one story apart, since all of them are "about" the story).
 MEANING_WEIGHT = 0.5
 MEANING_GROUP_THRESHOLD = 0.40
-Encode = Callable[[Sequence[str]], NDArray[np.float32]]
+Encode = Callable[[Sequence[str]], NDArray[np.float64]]
 SENTENCE_CONFLICT_THRESHOLD = 0.15
 SENTENCE_CONFLICT_CONTEXT = 0.12
 _MONTH_WORDS = {
@@ -47,12 +48,6 @@ _MONTH_WORDS = {
 DENIAL_LINK_THRESHOLD = 0.12
 MAX_GROUPS_PER_CALL = 40
 _CAUTION = [ClaimKind.ALLEGATION, ClaimKind.OPINION, ClaimKind.DENIAL, ClaimKind.STATEMENT]
-_STOP = set(
-    """a an the of to in on at by for from with and or but as is are was were be been being has
-    have had that this these those it its he she his her they their them there which who whom
-    what when where while after before over about into than then also not no said says told
-    according would could may might will can did does do reportedly reported""".split()
-)
 
 
 @dataclass
@@ -65,24 +60,15 @@ class MergeResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _stem(word: str) -> str:
-    """Crude but language-agnostic: possessive off, then the first six letters
-    ("Russian"/"Russia", "delegation"/"delegate")."""
-    if word.endswith("'s"):
-        word = word[:-2]
-    return word[:6]
-
-
-def _terms(claim: Claim) -> list[str]:
-    words = re.findall(r"[\w']+", normalize(claim.text).lower().replace("\u2019", "'"))
-    return [_stem(w) for w in words if w not in _STOP and len(w) > 1]
+def _terms(claim: Claim) -> Counter[str]:
+    return content_terms(claim.text)
 
 
 class _Vectors(TfidfVectors[str]):
     """TF-IDF vectors of the claims' own words, keyed by claim id."""
 
     def __init__(self, claims: list[Claim]) -> None:
-        super().__init__({c.id: Counter(_terms(c)) for c in claims})
+        super().__init__({c.id: _terms(c) for c in claims})
 
     def cluster_sim(self, a: list[str], b: list[str]) -> float:
         return sum(self.sim(x, y) for x in a for y in b) / (len(a) * len(b))
@@ -91,7 +77,7 @@ class _Vectors(TfidfVectors[str]):
 class _Blend(_Vectors):
     """Claim similarity from a sentence encoder blended with TF-IDF word overlap."""
 
-    def __init__(self, claims: list[Claim], meaning: NDArray[np.float32]) -> None:
+    def __init__(self, claims: list[Claim], meaning: NDArray[np.float64]) -> None:
         super().__init__(claims)
         self.row = {c.id: i for i, c in enumerate(claims)}
         self.dots = meaning @ meaning.T
@@ -104,7 +90,7 @@ class _Blend(_Vectors):
 def candidate_groups(
     claims: list[Claim],
     threshold: float = GROUP_THRESHOLD,
-    meaning: NDArray[np.float32] | None = None,
+    meaning: NDArray[np.float64] | None = None,
 ) -> list[list[str]]:
     """Greedy average-linkage clustering; a group never holds two claims of one article.
 
@@ -307,7 +293,8 @@ def _date_context(text: str) -> tuple[set[str], set[str]]:
         ):
             near.update(range(max(0, i - DATE_WINDOW), min(len(words), i + DATE_WINDOW + 1)))
     context = [words[i] for i in sorted(near)]
-    terms = {_stem(w.lower()) for w in context if w.lower() not in _STOP and not w.isdigit()}
+    stop = word_list("stopwords")
+    terms = {stem(w.lower()) for w in context if w.lower() not in stop and not w.isdigit()}
     terms -= _MONTH_WORDS
     return terms, names_in(" ".join(context))
 

@@ -5,7 +5,9 @@ A plain module (not conftest) so tests can import `make_graph` directly.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from pipeline.schema import (
     Article,
@@ -127,3 +129,39 @@ def lavrov_bad_graph() -> ClaimGraph:
         ("Your support helps us to tell the story.", []),
     ]
     return make_graph(sentences, LAVROV_GROUPS)
+
+
+def write_datasets(root: Path) -> Path:
+    """A miniature of ../shared/datasets in its published formats (text written for the tests):
+    NeuS lines 0-2 and BASIL events evt-a, evt-b (evt-b's first body is a Python literal)."""
+    neus = root / "neus"
+    neus.mkdir(parents=True)
+    sources, targets = [], []
+    for i in range(3):
+        arts = [
+            f"TITLE=> Council votes on plan {i}. ARTICLE=> The council voted {i + 5} to 2 on "
+            f"Monday to approve the plan. Mayor Ann Lee said the plan would start in May."
+            for _ in range(3)
+        ]
+        sources.append(" [SEP] ".join(arts))
+        targets.append(f"TITLE=> Plan approved. ARTICLE=> The council approved plan {i} on Monday.")
+    (neus / "val.source").write_text("\n".join(sources) + "\n", encoding="utf-8")
+    (neus / "val.target").write_text("\n".join(targets) + "\n", encoding="utf-8")
+    for event in ("evt-a", "evt-b"):
+        folder = root / "basil" / event
+        folder.mkdir(parents=True)
+        for n, source in ((1, "nyt"), (2, "FOX")):
+            paragraphs: object = [["Officials slammed the plan on Monday."], [f"Vote {n}."]]
+            if n == 1:
+                paragraphs = repr(paragraphs)
+            article = {
+                "source": source, "title": f"Plan passes {n}", "date": "2011-04-07",
+                "url": f"http://example.com/{event}/{n}", "body-paragraphs": paragraphs,
+            }  # fmt: skip
+            (folder / f"{event}_{n}.json").write_text(json.dumps(article), encoding="utf-8")
+            ann = {"phrase-level-annotations": [
+                {"txt": "slammed", "bias": "lex", "quote": "no"},
+                {"txt": "It passed", "bias": "inf", "quote": "no"},
+            ]}  # fmt: skip
+            (folder / f"{event}_{n}_ann.json").write_text(json.dumps(ann), encoding="utf-8")
+    return root

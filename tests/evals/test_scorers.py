@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 from evals_fixtures import make_graph
 
-from evals import scorers
+from evals import scorers, support
 from evals.facts import Assertion, Conflict, Fact, Matcher
 from pipeline.schema import RunReport, StageReport
 
 
-def fact(fid: str, kind: str, *groups: list[str]) -> Fact:
+def fact(fid: str, kind: str, *groups: list[str], importance: str = "detail") -> Fact:
     return Fact.model_validate(
-        {"id": fid, "text": fid, "articles": [1], "kind": kind, "match": {"all": list(groups)}}
-    )
+        {"id": fid, "text": fid, "articles": [1], "kind": kind, "importance": importance,
+         "match": {"all": list(groups)}}
+    )  # fmt: skip
 
 
 # ---- matcher --------------------------------------------------------------------------------
@@ -61,8 +62,8 @@ def test_within_budget_takes_a_prefix_in_order() -> None:
 
 def test_fact_recall_overall_per_kind_and_matching_sentence() -> None:
     facts = [
-        fact("a", "consensus", ["oreshkin"]),
-        fact("b", "consensus", ["alaska"]),
+        fact("a", "consensus", ["oreshkin"], importance="core"),
+        fact("b", "consensus", ["alaska"], importance="core"),
         fact("c", "attributed", ["peskov"], ["deni*"]),
     ]
     sents = ["Peskov denied the reports.", "Oreshkin leads the delegation.", "Peskov spoke."]
@@ -75,6 +76,7 @@ def test_fact_recall_overall_per_kind_and_matching_sentence() -> None:
     assert hits["c"].sentence_index == 0
     assert not hits["b"].covered and hits["b"].sentence is None
     assert r.covered_ids() == {"a", "c"}
+    assert r.core == (1, 2)
 
 
 def test_fact_recall_empty_briefing_and_no_facts() -> None:
@@ -82,32 +84,31 @@ def test_fact_recall_empty_briefing_and_no_facts() -> None:
     assert scorers.fact_recall([], ["anything"]).value == 0.0
 
 
-# ---- grounding ------------------------------------------------------------------------------
+# ---- support (evals' own tokenizer) ---------------------------------------------------------
 
 
-def test_grounding_precision_uses_cited_claims_only() -> None:
+def test_support_uses_the_quotes_of_cited_groups_only() -> None:
     groups = {"g1": ["Peskov spoke on November 7."], "g2": ["Oreshkin will lead it."]}
     graph = make_graph(
         [
             ("Peskov spoke on November 7.", ["g1"]),  # supported
             ("Oreshkin spoke on November 7.", ["g1"]),  # Oreshkin is only in g2: unsupported
             ("Peskov spoke on November 8.", ["g1", "g2"]),  # wrong number
-            ("It rained.", []),  # no names or numbers: fine
+            ("It rained.", ["g1"]),  # no names or numbers: fine
+            ("Rubio called.", ["g9"]),  # unknown group: cites no quote
         ],
         groups,
     )
-    g = scorers.grounding_precision(graph)
-    assert (g.supported, g.total) == (2, 4)
-    assert g.value == 0.5
-    assert [f.sentence_index for f in g.failures] == [1, 2]
-    assert g.failures[0].missing == ["name 'oreshkin'"]
-    assert g.failures[1].missing == ["number '8'"]
+    judged = scorers.judged_from_graph(graph)
+    bad = support.unsupported(judged)
+    assert [u.sentence_index for u in bad] == [1, 2, 4]
+    assert bad[0].missing == ["Oreshkin"] and bad[1].missing == ["8"]
+    assert bad[2].missing == ["(cites no quote)"]
 
 
-def test_grounding_precision_unknown_group_and_empty_briefing() -> None:
-    graph = make_graph([("Rubio called.", ["g9"])], {"g1": ["Rubio called."]})
-    assert scorers.grounding_precision(graph).value == 0.0
-    assert scorers.grounding_precision(make_graph([], {})).value == 1.0
+def test_extractive_sentences_support_themselves() -> None:
+    judged = scorers.verbatim(["Lavrov, 75, met Rubio on 20 October in Geneva."])
+    assert support.unsupported(judged) == []
 
 
 # ---- conflicts ------------------------------------------------------------------------------
@@ -202,3 +203,31 @@ def test_cost_sums_stages_and_prefers_run_seconds() -> None:
     assert c.seconds == 3.0
     assert scorers.cost(report.model_copy(update={"seconds": 4.5})).seconds == 4.5
     assert scorers.cost(RunReport(model="m", base_url="", prompts_dir="p")) == scorers.Cost()
+
+
+# ---- ROUGE and loaded wording ---------------------------------------------------------------
+
+
+def test_rouge_cuts_every_system_at_the_same_budget() -> None:
+    reference = "Moderate Democrats voice concern over the Sanders surge."
+    same = scorers.rouge([reference], reference, 70)
+    assert same["rouge1"] == 1.0 and same["rouge2"] == 1.0 and same["rougeL"] == 1.0
+    # The matching words come after the budget: they do not count.
+    late = scorers.rouge(["Filler words here.", reference], reference, 3)
+    assert late["rouge1"] == 0.0
+    assert scorers.budget_text(["One two [1].", "three four"], 3) == "One two. three"
+    assert scorers.rouge([], reference, 70)["rouge1"] == 0.0
+
+
+def test_loaded_wording_counts_spans_outside_quotes_once() -> None:
+    spans = ["conspiracy theories", "slammed", "conspiracy theories", "birther"]
+    sents = [
+        "Trump is investing more in the conspiracy theories, the paper says.",
+        'Critics called it "birther" talk and later slammed the plan.',
+        "The birthers met.",  # whole words only
+    ]
+    leaks = scorers.loaded_wording(spans, sents)
+    assert [(lk.span, lk.sentence_index) for lk in leaks] == [
+        ("conspiracy theories", 0),
+        ("slammed", 1),
+    ]

@@ -226,3 +226,77 @@ def test_two_processes_share_one_directory(tmp_path: Path) -> None:
             hit = cache.get(f"{who}-{i}")
             assert hit is not None and json.loads(hit.content) == {"who": who, "i": i}
     assert cache.warnings == []
+
+
+# ---- an unusable cache: run without it, warn once (issue 15) -----------------------------------
+
+
+def _unusable_dir(tmp_path: Path, how: str) -> Path:
+    if how == "cache.db is a folder":
+        directory = tmp_path / "c"
+        (directory / "cache.db").mkdir(parents=True)
+        return directory
+    if how == "the cache path is a file":
+        (tmp_path / "c").write_text("not a folder")
+        return tmp_path / "c"
+    (tmp_path / "file").write_text("not a folder")
+    return tmp_path / "file" / "c"  # a folder that cannot be created
+
+
+@pytest.mark.parametrize(
+    "how", ["cache.db is a folder", "the cache path is a file", "under a file"]
+)
+def test_unusable_cache_runs_without_it_and_warns_once(tmp_path: Path, how: str) -> None:
+    directory = _unusable_dir(tmp_path, how)
+    cache = ResponseCache(directory)
+    key = request_key(make_request(), "id")
+    for _ in range(3):
+        cache.set(key, ChatResponse(content="{}"))
+        assert cache.get(key) is None
+    assert cache.stats()["entries"] == 0
+    assert cache.clear() == 0
+    cache.close()
+    [warning] = cache.warnings
+    assert f"response cache at {directory} cannot be used" in warning
+    assert "running without it" in warning
+    assert directory.exists() or how == "under a file"  # nothing was moved or deleted
+
+
+def test_read_only_disk_at_open_runs_without_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    import pipeline.llm.cache as cache_module
+
+    def read_only(directory: str) -> None:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(cache_module.diskcache, "Cache", read_only)
+    cache = ResponseCache(tmp_path / "c")
+    assert cache.get("k") is None
+    cache.set("k", ChatResponse(content="{}"))
+    assert cache.warnings == [
+        f"response cache at {tmp_path / 'c'} cannot be used (attempt to write a readonly "
+        "database); running without it"
+    ]
+
+
+def test_read_only_disk_on_every_write_warns_once(tmp_path: Path) -> None:
+    import sqlite3
+
+    cache = ResponseCache(tmp_path / "c")
+    real = cache._cache
+
+    class ReadOnly:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def set(self, key: str, value: str) -> bool:
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    cache._cache = ReadOnly()
+    for i in range(5):
+        cache.set(f"k{i}", ChatResponse(content="{}"))
+    assert len(cache.warnings) == 1 and "readonly" in cache.warnings[0]
+    real.close()

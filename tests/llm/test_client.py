@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.errors import EndpointError, ModelOutputError
 from pipeline.llm.base import ChatRequest, ChatResponse, Usage
 from pipeline.llm.cache import ResponseCache
-from pipeline.llm.client import TRUNCATED, LLMClient, strip_fences
+from pipeline.llm.client import TRUNCATED, UNRECORDED, LLMClient, strip_fences
 from pipeline.llm.fake import FakeBackend
 from pipeline.llm.openai_backend import OpenAIBackend
 
@@ -322,3 +322,25 @@ def test_truncated_answer_keeps_its_complete_items_without_a_reask() -> None:
     )  # fmt: skip
     assert [s.text for s in out.sentences] == ["The river rose."]
     assert usage.calls == 1 and usage.reasks == 0
+
+
+def test_answers_count_the_build_that_wrote_them_also_from_the_cache(
+    cache: ResponseCache,
+) -> None:
+    class Labelled(FakeBackend):
+        def complete(self, request: ChatRequest) -> ChatResponse:
+            return super().complete(request).model_copy(update={"produced_by": "build A"})
+
+    first = LLMClient(Labelled([GOOD]), cache)
+    ask(first)
+    assert dict(first.producers) == {"build A": 1}
+    # Served from the cache by a client whose backend would say something else.
+    second = LLMClient(FakeBackend([]), cache)
+    ask(second)
+    assert dict(second.producers) == {"build A": 1}
+
+
+def test_answer_without_a_recorded_build_is_counted_as_such() -> None:
+    client = LLMClient(FakeBackend([GOOD]), None)
+    ask(client)
+    assert list(client.producers) == [UNRECORDED]

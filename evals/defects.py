@@ -1,0 +1,239 @@
+"""Sentence defects a reader notices: each detector looks at one sentence (and what it cites).
+
+Detectors are independent of the pipeline's own sentence checks (its `grounding`/`stages`
+code): they use `evals.text` and the word lists in `evals/data/defect_words.yaml`. A sentence
+may have several defects; the per-story rate counts sentences with at least one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from evals import text as tx
+
+WORDS_FILE = Path(__file__).resolve().parent / "data" / "defect_words.yaml"
+OVERLONG_WORDS = 45  # plain-language guides treat 40+ word sentences as hard to read
+NEAR_DUPLICATE = 0.6  # Jaccard overlap of content-word stems with an earlier sentence
+MIN_CONTENT_WORDS = 2  # what is left after the attribution must still say something
+
+DEFECT_KINDS = (
+    "fragment",
+    "dangling_pronoun",
+    "first_person",
+    "unnamed_attribution",
+    "glued_headline",
+    "mismatch",
+    "near_duplicate",
+    "overlong",
+)
+
+
+@lru_cache(maxsize=1)
+def word_lists() -> dict[str, frozenset[str]]:
+    raw = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+    return {k: frozenset(str(w) for w in v) for k, v in raw.items()}
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One output sentence and what it rests on: the verbatim quotes it cites and the outlet
+    names of the articles it cites. Extractive baselines cite themselves."""
+
+    text: str
+    quotes: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Defect:
+    kind: str
+    sentence_index: int
+    sentence: str
+    detail: str = ""
+
+
+@dataclass
+class DefectReport:
+    sentences: int
+    defects: list[Defect] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> int:
+        return len({d.sentence_index for d in self.defects})
+
+    @property
+    def rate(self) -> float:
+        return self.flagged / self.sentences if self.sentences else 0.0
+
+    def by_kind(self) -> dict[str, int]:
+        return {k: sum(d.kind == k for d in self.defects) for k in DEFECT_KINDS}
+
+
+_ACCORDING = re.compile(r"^according to ([^,]+),\s*", re.IGNORECASE)
+_ACCORDING_ANY = re.compile(r"according to ([^,.;:]+)", re.IGNORECASE)
+
+
+def body(sentence: str) -> str:
+    """The sentence without citation markers and without a leading `According to X,`."""
+    return _ACCORDING.sub("", tx.strip_citations(tx.normalize(sentence)), count=1).strip()
+
+
+def fragment(sentence: str) -> str:
+    """Cut endings (last word a function word, no closing punctuation) and near-empty bodies
+    ("According to article [1] and 5 other sources, U.S. [1][2]")."""
+    clean = tx.strip_citations(tx.normalize(sentence))
+    rest = body(sentence)
+    if len(tx.content_words(rest)) < MIN_CONTENT_WORDS:
+        return f"only {rest!r} after the attribution"
+    last = tx.words(clean)[-1].lower() if tx.words(clean) else ""
+    if last in word_lists()["cut_endings"]:
+        return f"ends on {last!r}"
+    if not re.search(r"[.!?]['\")\]]*$", clean):
+        return "no closing punctuation"
+    return ""
+
+
+def dangling_pronoun(sentence: str) -> str:
+    """A third-person pronoun before any name in the sentence ("he added that ...")."""
+    rest = body(sentence)
+    pronouns = word_lists()["pronouns"]
+    for w in tx.words(tx.outside_quotes(rest)):
+        if w.lower() in pronouns:
+            return f"{w!r} with no one named before it"
+        if tx.names(w) and w.lower() not in pronouns:
+            return ""
+    return ""
+
+
+def first_person(sentence: str) -> str:
+    """I/we/my/our outside quotation marks: someone's words presented as the briefing's."""
+    forms = word_lists()["first_person"]
+    # Tokens keep dots and hyphens, so "F.B.I." and "(I-Vt.)" are not the pronoun I.
+    for w in re.findall(r"[A-Za-z]+(?:['.\-][A-Za-z]+)*", tx.outside_quotes(sentence)):
+        if w in forms:
+            return f"{w!r} outside quotes"
+    return ""
+
+
+def unnamed_attribution(sentence: str) -> str:
+    """`according to article and article`, `according to article [2]`, `multiple sources`:
+    an attribution that names no person, body or outlet."""
+    unnamed = word_lists()["unnamed_sources"]
+    for m in _ACCORDING_ANY.finditer(tx.normalize(sentence)):
+        who = re.sub(r"\[\d+\]|\d+|\b(and|the|other|more|an?)\b", " ", m.group(1).lower())
+        who_words = who.split()
+        if not who_words or all(w in unnamed for w in who_words) or " ".join(who_words) in unnamed:
+            return f"according to {m.group(1).strip()!r}"
+    return ""
+
+
+def glued_headline(sentence: str, titles: Sequence[str] = ()) -> str:
+    """A headline run into a sentence: an article title (not in quotes) followed by more text,
+    or a Title Case run with a colon ("Air India Plane Crash: Recovery and DNA Testing Efforts
+    BJP leader ...")."""
+    clean = tx.strip_citations(tx.normalize(sentence))
+    folded = tx.fold(tx.outside_quotes(clean))  # a title in quotes is a citation, not glued
+    for title in titles:
+        t = tx.fold(title).rstrip(".!? ")
+        cited = folded.replace(f"according to {t}", "")  # so is "according to <title>"
+        if len(t.split()) >= 4 and t in cited and len(folded) > len(t) + 10:
+            return f"title {title!r} inside the sentence"
+    toks = clean.split()
+    for i, tok in enumerate(toks):
+        if not tok.endswith(":"):
+            continue
+        before = toks[max(0, i - 3) : i + 1]
+        after = toks[i + 1 : i + 6]
+        if (
+            len(before) >= 3
+            and all(w[:1].isupper() for w in before)
+            and len(after) >= 4
+            and sum(w[:1].isupper() for w in after) >= 4
+        ):
+            return f"headline-like run {' '.join(before + after)!r}"
+    return ""
+
+
+def _same_digits(token: str, found: set[str]) -> bool:
+    """A quote number with the same digits in another form (`15:30` / `15.30`, `3.30` / `330`)."""
+    digits = re.sub(r"\D", "", token)
+    return bool(digits) and any(
+        re.sub(r"\D", "", f) == digits and f != token for f in found if any(c.isdigit() for c in f)
+    )
+
+
+def _cut_initialism(token: str, found: set[str]) -> bool:
+    """A short token that is the start of a dotted initialism in the quotes (`U` / `U.S.`)."""
+    t = token.rstrip(".").replace(".", "")
+    return 0 < len(t) <= 3 and any(
+        "." in f.rstrip(".") and f.replace(".", "").startswith(t) and f.replace(".", "") != t
+        for f in found
+    )
+
+
+def mismatch(sentence: str, quotes: Sequence[str], outlets: Sequence[str] = ()) -> str:
+    """A time, number or name written differently from every cited quote ("15.30 pm" when the
+    quote says "15.30 hours (3.30 pm)"; "U." when it says "U.S."). A value absent from the
+    quotes altogether is a support failure (evals/support.py), not this defect."""
+    if not quotes:
+        return ""
+    quote_times = {t for q in quotes for t in tx.times(q)}
+    for t in tx.times(sentence):
+        if t not in quote_times:
+            return f"time {t!r}; quotes give {sorted(quote_times) or 'none'}"
+    found = tx.token_set([*quotes, *outlets])
+    for token in tx.numbers(sentence):
+        f = tx.number_value(tx.fold(token))
+        if f not in found and _same_digits(f, found):
+            return f"{token!r} differs from the quotes"
+    for token in tx.names(sentence):
+        f = tx.fold(token)
+        if f not in found and f.rstrip(".") not in found and _cut_initialism(f, found):
+            return f"{token!r} differs from the quotes"
+    return ""
+
+
+def _stems(sentence: str) -> set[str]:
+    """Content words cut to 4 letters: favor/favour, dismiss/dismissed, Sergey/Sergei agree."""
+    return {w[:4] for w in tx.content_words(body(sentence))}
+
+
+def near_duplicate(sentence: str, earlier: Sequence[str]) -> str:
+    """Most of the sentence's content words already said by an earlier sentence."""
+    mine = _stems(sentence)
+    if len(mine) < 4:
+        return ""
+    for j, other in enumerate(earlier):
+        theirs = _stems(other)
+        if theirs and len(mine & theirs) / len(mine | theirs) >= NEAR_DUPLICATE:
+            return f"repeats sentence {j}"
+    return ""
+
+
+def overlong(sentence: str) -> str:
+    n = tx.word_count(tx.strip_citations(sentence))
+    return f"{n} words" if n > OVERLONG_WORDS else ""
+
+
+def judge(sentences: Sequence[Judged], titles: Sequence[str] = ()) -> DefectReport:
+    """Every defect of every sentence, in order."""
+    report = DefectReport(len(sentences))
+    for i, s in enumerate(sentences):
+        checks = {
+            "fragment": fragment(s.text),
+            "dangling_pronoun": dangling_pronoun(s.text),
+            "first_person": first_person(s.text),
+            "unnamed_attribution": unnamed_attribution(s.text),
+            "glued_headline": glued_headline(s.text, titles),
+            "mismatch": mismatch(s.text, s.quotes, s.outlets),
+            "near_duplicate": near_duplicate(s.text, [x.text for x in sentences[:i]]),
+            "overlong": overlong(s.text),
+        }
+        report.defects += [Defect(k, i, s.text, d) for k, d in checks.items() if d]
+    return report

@@ -1,0 +1,128 @@
+"""Support and attribution of output sentences, judged against the verbatim quotes they cite.
+
+- support: every name, number and date of a sentence occurs in a quote it cites (or in the
+  names of the outlets it cites, which an attribution may use);
+- misattribution: the sentence credits a claim to a party, the cited quotes credit it to
+  someone, and the two share no name.
+Both use `evals.text`, never the pipeline's grounding code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from evals import text as tx
+from evals.defects import Judged, word_lists
+
+_SPAN = 6  # words before a reporting verb that may name who speaks
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    sentence_index: int
+    sentence: str
+    missing: list[str]
+
+
+def missing_tokens(sentence: Judged) -> list[str]:
+    """Names, numbers and dates of the sentence found in none of its quotes or outlets."""
+    found = tx.token_set([*sentence.quotes, *sentence.outlets])
+    out: list[str] = []
+    for token in tx.names(sentence.text) + tx.numbers(sentence.text) + tx.dates(sentence.text):
+        f = tx.fold(token)
+        if f in found or f.rstrip(".") in found or tx.number_value(f) in found:
+            continue
+        parts = [p for p in re.split(r"[-']", f) if len(p) > 1]
+        if re.search(r"[-']", f) and parts and all(p in found for p in parts):
+            continue  # Lavrov's, 75-year-old: each part is in the quotes
+        if token not in out:
+            out.append(token)
+    return out
+
+
+def unsupported(sentences: Sequence[Judged]) -> list[Unsupported]:
+    """Sentences with at least one name, number or date their quotes do not carry."""
+    out: list[Unsupported] = []
+    for i, s in enumerate(sentences):
+        if not s.quotes:
+            out.append(Unsupported(i, s.text, ["(cites no quote)"]))
+            continue
+        missing = missing_tokens(s)
+        if missing:
+            out.append(Unsupported(i, s.text, missing))
+    return out
+
+
+def credited(text: str) -> list[set[str]]:
+    """Parties a text credits with a statement: `according to X`, `X said`, `said X`.
+
+    Each party is the set of folded names in the words that name it."""
+    verbs = word_lists()["reporting_verbs"]
+    clean = tx.strip_citations(tx.normalize(text))
+    parties: list[set[str]] = []
+    for m in re.finditer(r"according to ([^,.;:\"]+)", clean, re.IGNORECASE):
+        parties.append(_name_set(m.group(1)))
+    for clause in re.split(r"[,;:\"()]", clean):
+        toks = clause.split()
+        for i, tok in enumerate(toks):
+            if tok.lower().strip(".") not in verbs:
+                continue
+            before = _name_set(" ".join(toks[max(0, i - _SPAN) : i]))
+            after = _name_set(" ".join(toks[i + 1 : i + 4])) if i <= 1 else set()
+            if before:
+                parties.append(before)
+            elif after:
+                parties.append(after)
+    return [p for p in parties if p]
+
+
+def _name_set(phrase: str) -> set[str]:
+    found: set[str] = set()
+    for name in tx.names(phrase):
+        found.update(p for p in re.split(r"[-'.]", tx.fold(name)) if len(p) > 1)
+    return found
+
+
+def _overlap(party: set[str], names: set[str]) -> bool:
+    """Shared name, allowing one to extend the other (India / Indian, Kremlin / Kremlin's)."""
+    return any(
+        a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
+        for a in party
+        for b in names
+    )
+
+
+@dataclass(frozen=True)
+class Misattribution:
+    sentence_index: int
+    sentence: str
+    credited: list[str]
+    quote_credits: list[str]
+
+
+def misattributions(sentences: Sequence[Judged]) -> list[Misattribution]:
+    """Sentences that credit a party the cited quotes do not: only judged when both the
+    sentence and its quotes name who speaks, and the credited party is not a cited outlet."""
+    out: list[Misattribution] = []
+    for i, s in enumerate(sentences):
+        mine = credited(s.text)
+        if not mine or not s.quotes:
+            continue
+        theirs = [p for q in s.quotes for p in credited(q)]
+        if not theirs:
+            continue
+        outlets = _name_set(" ".join(s.outlets))
+        quoted_names = set().union(*theirs)
+        wrong = [p for p in mine if not _overlap(p, quoted_names) and not _overlap(p, outlets)]
+        if wrong:
+            out.append(
+                Misattribution(
+                    i,
+                    s.text,
+                    [" ".join(sorted(p)) for p in wrong],
+                    [" ".join(sorted(p)) for p in theirs],
+                )
+            )
+    return out

@@ -1,0 +1,227 @@
+"""The checks a briefing sentence must pass before a reader sees it.
+
+One module, used by the brief stage on every sentence it states (the evals keep their own):
+- every name, number, date and time is in a cited quote, in the same form ("15.30 pm" fails
+  when the quote says "15.30 hours (3.30 pm)");
+- no fragment, cut ending, dangling quotation mark or headline glued to the sentence;
+- no pronoun without its referent ("He added that ...");
+- no first person outside quotation marks;
+- an attribution names a person, body or outlet, never "article and article";
+- the party credited with a claim ("X said", "according to X") is one the quotes credit, or a
+  cited outlet.
+
+Plain rules over the text, with word lists from `pipeline.text`, so the same sentence gets the
+same verdict on every run and machine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pipeline.grounding import is_boilerplate, names_in, normalize, unsupported
+from pipeline.text import term_set, times_in, word_list
+
+MIN_WORDS = 4
+MIN_ON_TOPIC = 0.5  # share of a sentence's content words found in its cited quotes
+MIN_TERMS_ON_TOPIC = 3
+MAX_WORDS = 45  # plain-language guides call sentences past 40 words hard to read
+HEADLINE_RUN = 7  # capitalised words in a row ("of" between them): a title, not a sentence
+CREDIT_WINDOW = 5  # words before a reporting verb that may name who speaks
+_TERMINAL = re.compile(r"[.!?][\"'\u201d\u2019\u00bb)]*$")
+_QUOTED = re.compile(r"\u201c[^\u201d]*\u201d|\"[^\"]*\"|\u00ab[^\u00bb]*\u00bb")
+_ACCORDING = re.compile(r"\baccording to ([^,.;:]+)", re.IGNORECASE)
+_LEAD_ATTRIBUTION = re.compile(r"^according to [^,]+,\s*", re.IGNORECASE)
+_CUT_INITIAL = re.compile(r"(?<![A-Za-z.])([A-Z])\.\s+(?=[a-z])")
+_CITATION_MARK = re.compile(r"\[\d+\]|\barticle \[?\d+\]?", re.IGNORECASE)
+_WORD = re.compile(r"[\w'\u2019.-]+")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a sentence cannot be shown as it is."""
+
+    kind: str  # unsupported|fragment|overlong|pronoun|first_person|attribution|misattribution
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}"
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".'\u2019-") for w in _WORD.findall(text) if w.strip(".'\u2019-")]
+
+
+def unquoted(text: str) -> str:
+    """The sentence without its quotations: what the briefing says in its own voice."""
+    return _QUOTED.sub(" ", normalize(text))
+
+
+def fragment(text: str) -> Problem | None:
+    """A cut, unfinished or glued sentence."""
+    text = normalize(text)
+    words = _words(text)
+    if len(words) < MIN_WORDS:
+        return Problem("fragment", "too short to be a sentence")
+    if len(text.split()) > MAX_WORDS:
+        return Problem("overlong", f"{len(text.split())} words (at most {MAX_WORDS})")
+    first = text.lstrip("\"'\u201c\u00ab(")[:1]
+    if not (first.isupper() or first.isdigit()):
+        return Problem("fragment", "starts in the middle of a sentence")
+    if not _TERMINAL.search(text):
+        return Problem("fragment", "no closing punctuation")
+    if re.search(r"[:;,]\W*$", text[:-1]):
+        return Problem("fragment", "stops where the sentence goes on")
+    if words[-1].lower() in word_list("dangling_endings"):
+        return Problem("fragment", f'ends on "{words[-1]}"')
+    if text.count('"') % 2 or text.count("\u201c") != text.count("\u201d"):
+        return Problem("fragment", "a quotation mark is not closed")
+    if _CUT_INITIAL.search(text):
+        return Problem("fragment", "an initialism is cut (\u201cU. and\u201d)")
+    return _headline(unquoted(text))
+
+
+def _headline(text: str) -> Problem | None:
+    """A title run into the sentence: "Air India Plane Crash: Recovery Efforts BJP leader ..."."""
+    head = text.split(":", 1)[0]
+    if ":" in text and len(head.split()) <= 8 and all(w[:1].isupper() for w in _words(head)):
+        return Problem("fragment", "a headline is glued to the sentence")
+    run = 0
+    for word in _words(text):
+        run = run + 1 if word[:1].isupper() or (run and word == "of") else 0
+        if run >= HEADLINE_RUN:
+            return Problem("fragment", "a headline is glued to the sentence")
+    return None
+
+
+def dangling_pronoun(text: str) -> Problem | None:
+    """A third-person pronoun, outside quotations, before anyone is named in the sentence
+    ("He added that ...", "..., he said in the statement"); a leading "According to X," names
+    an outlet, not the person meant."""
+    own = unquoted(_LEAD_ATTRIBUTION.sub("", normalize(text)))
+    pronouns = word_list("pronouns")
+    for match in re.finditer(r"[A-Za-z]+", own):
+        word = match.group().lower()
+        if word in pronouns and not names_in(own[: match.start()]):
+            return Problem("pronoun", f'"{match.group()}" has no referent in the sentence')
+    return None
+
+
+def first_person(text: str) -> Problem | None:
+    """First person outside quotation marks reads as the briefing speaking."""
+    listed = word_list("first_person")
+    for raw in re.findall(r"[A-Za-z]+", unquoted(text)):
+        word = raw.lower()
+        if word not in listed:
+            continue
+        if word == "us" and raw != "us":
+            continue  # "US" is the country
+        if word == "i" and raw != "I":
+            continue
+        return Problem("first_person", f'"{raw}" outside quotation marks')
+    return _unnamed_speaker(text)
+
+
+def _unnamed_speaker(text: str) -> Problem | None:
+    """A quotation in the first person needs its speaker named with a reporting verb: an
+    outlet ("according to X") did not say "I"."""
+    listed = word_list("first_person")
+    inside = " ".join(m.group() for m in _QUOTED.finditer(normalize(text)))
+    if not any(w in listed and w != "us" for w in re.findall(r"[a-z]+", inside.lower())):
+        return None
+    verbs = word_list("reporting_verbs") - {"according"}
+    outside = [w.lower() for w in re.findall(r"[A-Za-z]+", unquoted(text))]
+    if any(w in verbs for w in outside):
+        return None
+    return Problem("first_person", "a first-person quotation with no speaker named")
+
+
+def empty_attribution(text: str) -> Problem | None:
+    """ "according to article and article", "according to multiple sources": names no one."""
+    if _CITATION_MARK.search(text) or "unknown outlet" in text.lower():
+        return Problem("attribution", "cites an article number instead of a name")
+    generic = word_list("generic_sources")
+    titled = _QUOTED.sub(" Title ", normalize(text))  # an article cited by its quoted title
+    for match in _ACCORDING.finditer(titled):
+        words = [w.lower() for w in _words(match.group(1))]
+        if words and all(w in generic or w.isdigit() for w in words):
+            return Problem("attribution", f'"according to {match.group(1).strip()}" names no one')
+    return None
+
+
+def _credited(text: str) -> str:
+    """The words that say who speaks: "according to X" and the words just before a
+    reporting verb ("X said", "with X confirming")."""
+    text = _QUOTED.sub(" quotation, ", normalize(text))
+    parts = [m.group(1) for m in _ACCORDING.finditer(text)]
+    words = text.split()
+    verbs = word_list("speech_verbs")
+    for i, word in enumerate(words):
+        if word.lower().strip(",.;:") in verbs:
+            parts.append(" ".join(words[max(0, i - CREDIT_WINDOW) : i]))
+            after = words[i + 1 : i + 3]  # '..., said Peskov.' (inverted after a quotation)
+            inverted = i > 0 and words[i - 1].endswith((",", '"', "\u201d"))
+            if inverted and after and after[0][:1].isupper():
+                parts.append(" ".join(after))
+    return " ".join(parts)
+
+
+def misattribution(text: str, quotes: Sequence[str], sources: Sequence[str]) -> Problem | None:
+    """The sentence credits a party that neither the quotes credit nor is a cited source."""
+    credited = _credited(text)
+    if not credited.strip():
+        return None
+    allowed = [*sources, *(_credited(q) for q in quotes)]
+    wrong = [m for m in unsupported(credited, allowed) if m.kind == "name"]
+    if wrong:
+        return Problem("misattribution", f"credits {wrong[0].value}, whom no quote credits")
+    return None
+
+
+def grounding_problem(text: str, quotes: Sequence[str], sources: Sequence[str]) -> Problem | None:
+    """A name, number, date or time that is in no cited quote (in the same form)."""
+    missing = unsupported(text, [*quotes, *sources])
+    if missing:
+        return Problem("unsupported", ", ".join(str(m) for m in missing) + " in no cited quote")
+    quoted_times = set().union(*(times_in(normalize(q)) for q in quotes)) if quotes else set()
+    for value in sorted(times_in(normalize(text)) - quoted_times):
+        return Problem("unsupported", f'time "{value}" is not written so in a cited quote')
+    if is_boilerplate(text):
+        return Problem("unsupported", "copies advertising or donation text")
+    return off_topic(text, quotes, sources)
+
+
+def off_topic(text: str, quotes: Sequence[str], sources: Sequence[str] = ()) -> Problem | None:
+    """A sentence most of whose content words are in no cited quote says something else
+    (a small model writing one group's point under another group's id)."""
+    own = term_set(text) - term_set(" ".join(sources))
+    if len(own) < MIN_TERMS_ON_TOPIC:
+        return None
+    quoted = term_set(" ".join(quotes))
+    share = len(own & quoted) / len(own)
+    if share < MIN_ON_TOPIC:
+        return Problem("unsupported", f"only {share:.0%} of its words are in the cited quotes")
+    return None
+
+
+def sentence_problems(
+    text: str, quotes: Sequence[str], sources: Sequence[str] = ()
+) -> list[Problem]:
+    """Every problem of one briefing sentence resting on `quotes`; `sources` are the names it
+    may credit besides them (the cited outlets, the speakers the claims name)."""
+    found = [
+        grounding_problem(text, quotes, sources),
+        fragment(text),
+        dangling_pronoun(text),
+        first_person(text),
+        empty_attribution(text),
+        misattribution(text, quotes, sources),
+    ]
+    return [p for p in found if p is not None]
+
+
+def stands_alone(text: str) -> bool:
+    """A source sentence fit to be quoted on its own: whole, no leading pronoun, no first
+    person outside quotes."""
+    return not (fragment(text) or dangling_pronoun(text) or first_person(text))

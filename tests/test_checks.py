@@ -1,0 +1,100 @@
+"""Each sentence check catches the defect it names (examples from issue 12's real outputs) and
+passes the well-formed sentence next to it."""
+
+import pytest
+
+from pipeline.checks import sentence_problems, stands_alone
+
+QUOTE = (
+    "The DGMO of Pakistan called the DGMO of India at 15.30 hours (3.30 pm) on Saturday, "
+    "the Indian government said."
+)
+OUTLETS = ["The Hindu", "NDTV"]
+
+
+def kinds(text: str, quotes: list[str] | None = None) -> set[str]:
+    return {p.kind for p in sentence_problems(text, quotes or [QUOTE], OUTLETS)}
+
+
+def test_a_faithful_sentence_passes():
+    good = (
+        "The DGMO of Pakistan called the DGMO of India at 15.30 hours (3.30 pm) on Saturday, "
+        "the Indian government said."
+    )
+    assert kinds(good) == set()
+
+
+def test_a_time_in_another_form_than_the_quote_is_unsupported():
+    assert "unsupported" in kinds("The DGMO of Pakistan called the DGMO of India at 15.30 pm.")
+    assert kinds("The DGMO of Pakistan called the DGMO of India at 3:30 p.m. on Saturday.") == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Google will not be forced to divest Chrome, but the company will not, how.",
+        "Top U. and Russian diplomats had not yet scheduled a meeting.",
+        "Air India Plane Crash: Recovery and DNA Testing Efforts BJP leader Amit Shah spoke.",
+        "Speaking to Russian media on November 7, Peskov stated firmly:.",
+        "Peskov said that \u201cthere is nothing true in these reports.",
+        "trapped in their homes due to the storm.",
+    ],
+)
+def test_fragments_cut_endings_and_glued_headlines(text: str) -> None:
+    assert "fragment" in kinds(text, [text])
+
+
+def test_a_pronoun_without_referent():
+    text = "According to The Hindu and NDTV, he added that breaking up Chrome would be bad."
+    assert "pronoun" in kinds(text, ["He added that breaking up Chrome would be bad."])
+    named = "Pichai added that breaking up Chrome would be bad, he said."
+    assert "pronoun" not in kinds(named, [named])
+
+
+def test_first_person_outside_quotes_or_with_no_speaker():
+    text = "According to The Hindu and NDTV, I visited the site of the accident."
+    assert "first_person" in kinds(text, ["I visited the site of the accident."])
+    unnamed = "According to The Hindu, \u201cI visited the site of the accident.\u201d"
+    assert "first_person" in kinds(unnamed, ["I visited the site of the accident."])
+    named = "Naidu said: \u201cI visited the site of the accident.\u201d"
+    assert "first_person" not in kinds(named, ["\u201cI visited the site,\u201d Naidu said."])
+    assert "first_person" not in kinds("The US and India agreed.", ["The US and India agreed."])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pakistan and India have agreed to a ceasefire, according to article and article.",
+        "According to article [1] and 5 other sources, Pakistan and India agreed.",
+        "Pakistan and India agreed to a ceasefire, according to multiple sources.",
+    ],
+)
+def test_attribution_must_name_someone(text: str) -> None:
+    assert "attribution" in kinds(text, ["Pakistan and India agreed to a ceasefire."])
+
+
+def test_the_party_credited_must_be_the_one_the_quote_credits():
+    quote = "Pakistan reached out to India to agree the truce, the Indian government said."
+    wrong = "Pakistan reached out to India, with the government of Pakistan confirming the truce."
+    assert "misattribution" in kinds(wrong, [quote])
+    right = "Pakistan reached out to India to agree the truce, the Indian government said."
+    assert "misattribution" not in kinds(right, [quote])
+    by_outlet = "According to NDTV, Pakistan reached out to India to agree the truce."
+    assert "misattribution" not in kinds(by_outlet, [quote])
+    said = ["\u201cWe will win,\u201d said Gov. Arpaio."]
+    assert "misattribution" in kinds("\u201cWe will win,\u201d said Perry.", said)
+    assert "misattribution" not in kinds("\u201cWe will win,\u201d said Arpaio.", said)
+    assert "misattribution" not in kinds("Arpaio said Perry has done more.", said)
+
+
+def test_stands_alone_prefers_whole_third_person_sentences():
+    assert stands_alone("Peskov said Lavrov continues to work as foreign minister.")
+    assert not stands_alone("He said Lavrov continues to work as foreign minister.")
+    assert not stands_alone("We continue to work, Lavrov said")
+
+
+def test_a_sentence_about_another_group_is_off_topic():
+    quote = ["Five percent of the staff opted not to specify a race, the campaign said."]
+    shifted = "The candidate released these numbers immediately after a town hall."
+    assert "unsupported" in kinds(shifted, quote)
+    assert kinds("Five percent of the staff did not specify a race.", quote) == set()
