@@ -407,6 +407,13 @@ def main(argv: Sequence[str] | None = None, *, runner: Runner | None = None) -> 
             file=sys.stderr,
         )
         return 2
+    except KeyboardInterrupt:
+        # As `pipeline brief`: one line, no traceback; the answers so far are in the cache.
+        print(
+            "evals: interrupted; finished model answers are cached, re-run to resume",
+            file=sys.stderr,
+        )
+        return 130
     gate = report.gate
     for story, by_label in gate.gained.items():
         for label, ids in by_label.items():

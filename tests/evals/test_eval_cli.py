@@ -331,3 +331,17 @@ def test_summary_table_has_a_row_per_system(files: dict[str, Path]) -> None:
     assert lines[0].startswith("| system | core recall | recall | defect rate | support |")
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| pipeline", "| lexrank", "| lead-3"]
     assert "ROUGE" not in lines[0]  # no NeuS story in this report
+
+
+def test_ctrl_c_is_one_line_and_exit_130(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(folder: Path, settings: Settings) -> ClaimGraph:
+        raise KeyboardInterrupt
+
+    argv = [str(SEED), "--out", str(files["out"]), "--quiet", "--model", "m", "--base-url",
+            "mock://"]  # fmt: skip
+    assert main(argv, runner=interrupted) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("evals: interrupted") and err.count("\n") == 1
+    assert "Traceback" not in err
