@@ -64,15 +64,21 @@ def credited(text: str) -> list[set[str]]:
     parties: list[set[str]] = []
     for m in re.finditer(r"according to ([^,.;:\"]+)", clean, re.IGNORECASE):
         parties.append(_name_set(m.group(1)))
-    for clause in re.split(r"[,;:\"()]", clean):
+    clauses = re.split(r"[,;:\"()]", clean)
+    for n, clause in enumerate(clauses):
         toks = clause.split()
         for i, tok in enumerate(toks):
             if tok.lower().strip(".") not in verbs:
                 continue
             before = _name_set(" ".join(toks[max(0, i - _SPAN) : i]))
             after = _name_set(" ".join(toks[i + 1 : i + 4])) if i <= 1 else set()
+            # "CNN, citing a White House official, reported …": the speaker is the short
+            # clause that opens the sentence, before the aside.
+            opener = clauses[0].split() if n > 0 and i == 0 else []
             if before:
                 parties.append(before)
+            elif 0 < len(opener) <= _SPAN and _name_set(clauses[0]):
+                parties.append(_name_set(clauses[0]))
             elif after:
                 parties.append(after)
     return [p for p in parties if p]

@@ -128,6 +128,23 @@ def test_misattribution() -> None:
     assert support.misattributions([Judged(outlet, (quote,), ("Dawn",))]) == []
 
 
+def test_speaker_before_an_aside_is_credited() -> None:
+    """From a real run on the seed story (native build): the quote names CNN before the aside
+    "citing a White House official", so crediting CNN is right."""
+    quote = (
+        "CNN, citing a White House official, reported that a meeting between U.S. Secretary of "
+        "State Marco Rubio and Russian Foreign Minister Sergei Lavrov was “put on hold for "
+        "the time being.”"
+    )
+    text = (
+        "CNN reports that a meeting between U.S. Secretary of State Marco Rubio and Russian "
+        "Foreign Minister Sergei Lavrov was put on hold for the time being."
+    )
+    other = "According to the Financial Times, the meeting was postponed."
+    assert support.misattributions([Judged(text, (other, quote))]) == []
+    assert len(support.misattributions([Judged(text, (other,))])) == 1
+
+
 def test_rate_counts_sentences_with_any_defect() -> None:
     sentences = [
         Judged(SOUND, (SOUND,)),
