@@ -59,25 +59,23 @@ def _rows(story: StoryReport) -> list[tuple[str, list[str]]]:
     return rows
 
 
-def render_table(story: StoryReport) -> str:
-    """Plain-text per-story table for the terminal."""
-    labels = list(story.systems)
-    rows = _rows(story)
+def _columns(title: str, labels: list[str], rows: list[tuple[str, list[str]]]) -> str:
+    """A title line, then metric rows under one right-aligned column per system."""
     first = max(len(r[0]) for r in rows)
     widths = [max(len(lbl), *(len(r[1][i]) for r in rows)) for i, lbl in enumerate(labels)]
-    lines = [f"{story.story} ({story.dataset})"]
-    lines.append(
-        "  ".join(
-            ["metric".ljust(first)] + [b.rjust(w) for b, w in zip(labels, widths, strict=True)]
-        )
-    )
-    for name, cells in rows:
+    lines = [title]
+    for name, cells in [("metric", labels), *rows]:
         lines.append(
             "  ".join(
                 [name.ljust(first)] + [c.rjust(w) for c, w in zip(cells, widths, strict=True)]
             )
         )
     return "\n".join(lines)
+
+
+def render_table(story: StoryReport) -> str:
+    """Plain-text per-story table for the terminal."""
+    return _columns(f"{story.story} ({story.dataset})", list(story.systems), _rows(story))
 
 
 def averages_rows(report: EvalReport) -> tuple[list[str], list[tuple[str, list[str]]]]:
@@ -102,21 +100,8 @@ def render_averages(report: EvalReport) -> str:
     labels, rows = averages_rows(report)
     if not rows:
         return ""
-    first = max(len(r[0]) for r in rows)
-    widths = [max(len(lbl), *(len(r[1][i]) for r in rows)) for i, lbl in enumerate(labels)]
-    lines = [f"average over {len(report.stories)} stories (split {report.split or 'given'})"]
-    lines.append(
-        "  ".join(
-            ["metric".ljust(first)] + [b.rjust(w) for b, w in zip(labels, widths, strict=True)]
-        )
-    )
-    for name, cells in rows:
-        lines.append(
-            "  ".join(
-                [name.ljust(first)] + [c.rjust(w) for c, w in zip(cells, widths, strict=True)]
-            )
-        )
-    return "\n".join(lines)
+    title = f"average over {len(report.stories)} stories (split {report.split or 'given'})"
+    return _columns(title, labels, rows)
 
 
 def _md(text: str | None) -> str:
