@@ -459,19 +459,27 @@ def threshold_failures(story: StoryReport, t: Thresholds) -> list[str]:
             other = story.systems.get(base)
             ref = other.mean(metric) if other else None
             values = [v for r in s.runs if (v := r.get(metric)) is not None]
-            if ref is None or not values:
-                continue
-            diffs = [round(v - ref, 4) for v in values]
-            if _misses(diffs, "<", margin):
-                failures.append(
-                    f"{where} {metric} {_fmt_values(values)} vs {base} {ref:g}: "
-                    f"margin {_fmt_values(diffs)} < {margin:g}"
-                )
+            failures.extend(_margin_failure(where, metric, values, base, ref, margin))
         for kind, floor in (t.min_recall_by_kind or {}).items():
             hit, total = s.recall_by_kind.get(kind, (0, 0))
             if total and len(s.runs) == 1 and hit / total < floor:
                 failures.append(f"{where} recall[{kind}] {round(hit / total, 3):g} < {floor:g}")
     return failures
+
+
+def _margin_failure(
+    where: str, metric: str, values: list[float], base: str, ref: float | None, margin: float
+) -> list[str]:
+    """The failure line when every run's margin over the baseline `base` falls short."""
+    if ref is None or not values:
+        return []
+    diffs = [round(v - ref, 4) for v in values]
+    if not _misses(diffs, "<", margin):
+        return []
+    return [
+        f"{where} {metric} {_fmt_values(values)} vs {base} {ref:g}: "
+        f"margin {_fmt_values(diffs)} < {margin:g}"
+    ]
 
 
 def average_failures(report: EvalReport, t: Thresholds) -> list[str]:
@@ -488,14 +496,8 @@ def average_failures(report: EvalReport, t: Thresholds) -> list[str]:
         for metric, base, margin in _margins(t):
             ref = averages.get(base, {}).get(metric, (None, 0))[0]
             values = report.run_averages(label, metric)
-            if ref is None or not values:
-                continue
-            diffs = [round(v - ref, 4) for v in values]
-            if _misses(diffs, "<", margin):
-                failures.append(
-                    f"average [{label}] {metric} {_fmt_values(values)} vs {base} {ref:g}: "
-                    f"margin {_fmt_values(diffs)} < {margin:g}"
-                )
+            where = f"average [{label}]"
+            failures.extend(_margin_failure(where, metric, values, base, ref, margin))
     return failures
 
 
