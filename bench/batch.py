@@ -16,7 +16,9 @@ Large stories: one story of N articles, briefed with the in-process mock model (
 the time is all non-model time. It prints the calls and seconds per stage, and the largest
 prompt each stage sent, in estimated tokens (characters / 4, the usual rule of thumb for
 English with a BPE tokenizer), plus that stage's answer budget (max_tokens), against the
-embedded model's 8192-token context.
+embedded model's 8192-token context, the seconds spent on candidate grouping (the pairwise
+similarity, the one part of merge that grows faster than the claims), and the most claims one
+merge call showed as a single group (large groups are checked in slices).
 
 Stories are built from ../shared/datasets/neus/val.source (dev split: even line indices): each
 line holds three short articles about one story, `TITLE=> … ARTICLE=> …`, joined by ` [SEP] `.
@@ -45,7 +47,7 @@ from pipeline.llm.base import ChatRequest, ChatResponse  # noqa: E402
 from pipeline.llm.client import LLMClient  # noqa: E402
 from pipeline.llm.mock_model import mock_backend, respond  # noqa: E402
 from pipeline.run import run_brief  # noqa: E402
-from pipeline.stages.merge import MAX_GROUPS_PER_CALL  # noqa: E402
+from pipeline.stages import merge  # noqa: E402
 
 NEUS = ROOT.parent / "shared" / "datasets" / "neus" / "val.source"
 CONTEXT = 8192
@@ -238,6 +240,7 @@ class Recording:
     def __init__(self) -> None:
         self.inner = mock_backend()
         self.sizes: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.shown_group = 0  # the most claims one merge request showed in one group
 
     @property
     def identity(self) -> str:
@@ -246,6 +249,8 @@ class Recording:
     def complete(self, request: ChatRequest) -> ChatResponse:
         chars = sum(len(m["content"]) for m in request.messages)
         self.sizes[request.schema_name].append((chars, request.max_tokens))
+        if request.schema_name == STAGES["merge"]:
+            self.shown_group = max(self.shown_group, shown_group(request.messages[-1]["content"]))
         return self.inner.complete(request)
 
     def close(self) -> None:
@@ -265,23 +270,35 @@ def largest(backend: Recording, stage: str) -> str:
     return f"{chars // 4}+{budget}{flag}"
 
 
-def merge_overflow(claim_chars: int) -> tuple[int, int]:
-    """(k, tokens): the smallest average group size at which one merge call (its full
-    MAX_GROUPS_PER_CALL groups, claims `claim_chars` long) no longer fits the context."""
-    from pipeline.prompts import load_prompt_set
+def shown_group(user: str) -> int:
+    """The most claim lines (`  [id] text`) under one group header in a merge prompt."""
+    most = count = 0
+    for line in user.splitlines():
+        count = count + 1 if line.startswith("  [") else 0
+        most = max(most, count)
+    return most
 
-    prompt = load_prompt_set(Settings().prompts_dir)["merge_claims"]
-    text = ("word " * (claim_chars // 5 + 1))[:claim_chars]
-    for k in range(2, 400):
-        groups = [
-            {"id": f"g{g}", "claims": [{"id": f"{100 + m}.{g}", "text": text} for m in range(k)]}
-            for g in range(1, MAX_GROUPS_PER_CALL + 1)
-        ]
-        chars = sum(len(m["content"]) for m in prompt.render(groups=groups))
-        tokens = chars // 4 + prompt.meta.max_tokens
-        if tokens > CONTEXT:
-            return k, tokens
-    return 0, 0
+
+class GroupingTimer:
+    """Times `merge.candidate_groups` while installed (the stage calls it by module name)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.inner = merge.candidate_groups
+
+    def __call__(self, *args: Any, **kwargs: Any) -> list[list[str]]:
+        started = time.monotonic()
+        try:
+            return self.inner(*args, **kwargs)
+        finally:
+            self.seconds += time.monotonic() - started
+
+    def __enter__(self) -> GroupingTimer:
+        merge.candidate_groups = self
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        merge.candidate_groups = self.inner
 
 
 def large_stories(args: argparse.Namespace, work: Path, kind: str) -> None:
@@ -294,10 +311,9 @@ def large_stories(args: argparse.Namespace, work: Path, kind: str) -> None:
     )
     print(
         f"{'articles':>8}  {'claims':>6}  {'groups':>6}  {'calls e/m/b':>11}  "
-        f"{'extract s':>9}  {'merge s':>7}  {'brief s':>7}  {'total s':>7}  "
-        f"{'merge prompt':>14}  {'brief prompt':>14}  {'largest group':>13}"
+        f"{'extract s':>9}  {'merge s':>7}  {'grouping s':>10}  {'brief s':>7}  {'total s':>7}  "
+        f"{'merge prompt':>14}  {'brief prompt':>14}  {'largest group':>13}  {'shown':>5}"
     )
-    lengths: list[int] = []
     for size in args.sizes:
         folder = work / f"large-{kind}-{size}"
         write_story(folder, pool[:size] if kind == "neus" else one_event(size))
@@ -305,7 +321,8 @@ def large_stories(args: argparse.Namespace, work: Path, kind: str) -> None:
         client = LLMClient(backend, None)
         settings = Settings(base_url="mock://", model="mock", quiet=True, grouping=args.grouping)
         started = time.monotonic()
-        graph = run_brief(folder, settings, client=client)
+        with GroupingTimer() as grouping:
+            graph = run_brief(folder, settings, client=client)
         total = time.monotonic() - started
         stages = {s.name: s for s in graph.report.stages}
 
@@ -314,18 +331,15 @@ def large_stories(args: argparse.Namespace, work: Path, kind: str) -> None:
             f"{len(graph.articles):>8}  {len(graph.claims):>6}  {len(graph.groups):>6}  "
             f"{calls:>11}  "
             f"{stages['extract'].seconds:>9.2f}  {stages['merge'].seconds:>7.2f}  "
-            f"{stages['brief'].seconds:>7.2f}  {total:>7.2f}  {largest(backend, 'merge'):>14}  "
-            f"{largest(backend, 'brief'):>14}  {max(len(g.claim_ids) for g in graph.groups):>13}"
+            f"{grouping.seconds:>10.2f}  {stages['brief'].seconds:>7.2f}  {total:>7.2f}  "
+            f"{largest(backend, 'merge'):>14}  {largest(backend, 'brief'):>14}  "
+            f"{max(len(g.claim_ids) for g in graph.groups):>13}  {backend.shown_group:>5}"
         )
-        lengths.extend(len(c.text) for c in graph.claims)
-    print("(! = prompt plus answer budget exceeds the context)")
-    median = sorted(lengths)[len(lengths) // 2]
-    k, tokens = merge_overflow(median)
     print(
-        f"merge: one call shows up to {MAX_GROUPS_PER_CALL} groups, each up to one claim per "
-        f"article; with claims of the median length here ({median} chars) a call overflows "
-        f"{CONTEXT} tokens once its groups average {k} claims ({tokens} tokens incl. the "
-        "answer budget)"
+        "(! = prompt plus answer budget exceeds the context; shown = most claims of one group "
+        f"in one merge request: a merge call holds up to {merge.MAX_GROUPS_PER_CALL} groups and "
+        f"about {merge.MERGE_PROMPT_TOKENS} estimated tokens, and a group of more than "
+        f"{merge.MAX_CLAIMS_PER_CHECK} claims is checked in slices that repeat its first claim)"
     )
 
 

@@ -96,19 +96,43 @@ def fragment(sentence: str) -> str:
         return f"ends on {last!r}"
     if not re.search(r"[.!?]['\")\]]*$", clean):
         return "no closing punctuation"
+    if re.search(r"[,;:]\s*[,;:.]", tx.outside_quotes(clean)):
+        return "doubled punctuation"
     return ""
 
 
 def dangling_pronoun(sentence: str) -> str:
-    """A third-person pronoun before any name in the sentence ("he added that ...")."""
+    """A third-person pronoun before any name in the sentence ("he added that ..."), or an
+    opening that points back ("This comes as ...", "The statement follows ...")."""
     rest = body(sentence)
-    pronouns = word_lists()["pronouns"]
-    for w in tx.words(tx.outside_quotes(rest)):
+    opening = [w.lower() for w in tx.words(rest)[:2]] + [""]
+    lists = word_lists()
+    if opening[0] in lists["demonstratives"] and opening[1] not in lists["time_words"]:
+        return f"opens with {opening[0]!r}, pointing to an earlier sentence"
+    if opening[0] in {"the", "such"} and opening[1] in lists["shell_nouns"]:
+        return f"opens with {' '.join(opening[:2])!r}, naming nothing"
+    if _referring_it(tx.words(rest)):
+        return "opens with 'it', pointing to an earlier sentence"
+    pronouns = lists["pronouns"]
+    for i, w in enumerate(tx.words(tx.outside_quotes(rest))):
         if w.lower() in pronouns:
             return f"{w!r} with no one named before it"
+        if i == 0 and w.lower() in lists["openers"]:
+            continue
         if tx.names(w) and w.lower() not in pronouns:
             return ""
     return ""
+
+
+def _referring_it(words: Sequence[str]) -> bool:
+    """ "It said ...", "It's the same reason ...": an opening "it" that is not the empty
+    subject of "it is/was ... that/whether/to ..."."""
+    if not words or words[0].lower() not in {"it", "it's", "its"}:
+        return False
+    lists = word_lists()
+    head = [w.lower() for w in words[:8]]
+    be = head[0] == "it's" or (len(head) > 1 and head[1] in lists["be_forms"])
+    return not (be and any(w in lists["complementizers"] for w in head[1:]))
 
 
 def first_person(sentence: str) -> str:

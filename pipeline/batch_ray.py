@@ -11,6 +11,7 @@ enough) filesystem.
 Each worker process keeps one client, hence one response cache at `Settings.cache_dir` on its
 own node. Workers on one machine share that directory safely (diskcache is process-safe on a
 local disk); it must never be a network filesystem (SQLite locking is not reliable there).
+`pipeline cache merge` brings the nodes' caches together afterwards (pipeline/llm/cache.py).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import socket
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from pipeline.batch import BriefedStory, Story, brief_story
 from pipeline.config import Settings
@@ -29,6 +32,9 @@ from pipeline.llm.limits import EndpointGate
 
 TASK_CPUS = 0.25
 """A story task mostly waits for the endpoint: a quarter CPU lets four run per core."""
+
+CONNECT_SECONDS = 5.0
+"""How long to wait for a Ray head to accept a connection before calling it unreachable."""
 
 _clients: dict[str, LLMClient] = {}
 
@@ -41,6 +47,25 @@ def _ray() -> Any:
         raise InputError(
             "--executor ray needs Ray: pip install 'pipeline[ray]' (or pip install ray)"
         ) from None
+
+
+def check_reachable(address: str | None) -> None:
+    """A Ray head that is not listening makes `ray.init` retry for minutes with a page of log
+    lines; a plain TCP connect to the address tells in seconds, as one line."""
+    if not address or address in ("auto", "local"):
+        return
+    try:
+        parts = urlsplit(address if "://" in address else f"//{address}")
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise InputError(f"--ray-address {address}: {exc}") from None
+    if host is None or port is None:
+        return  # a form Ray resolves itself
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_SECONDS):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot join Ray at {address}: {exc.strerror or exc}") from None
 
 
 def worker_client(settings: Settings, rpm: float | None) -> LLMClient:
@@ -82,6 +107,7 @@ def run_ray(
     ray = _ray()
     started_here = not ray.is_initialized()
     if started_here:
+        check_reachable(address)
         try:
             ray.init(
                 address=address,

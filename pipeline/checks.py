@@ -1,6 +1,7 @@
 """The checks a briefing sentence must pass before a reader sees it.
 
 One module, used by the brief stage on every sentence it states (the evals keep their own):
+- nothing an article addresses to a model ("ignore previous instructions") is repeated;
 - every name, number, date and time is in a cited quote, in the same form ("15.30 pm" fails
   when the quote says "15.30 hours (3.30 pm)");
 - no fragment, cut ending, dangling quotation mark or headline glued to the sentence;
@@ -8,7 +9,9 @@ One module, used by the brief stage on every sentence it states (the evals keep 
 - no first person outside quotation marks;
 - an attribution names a person, body or outlet, never "article and article";
 - the party credited with a claim ("X said", "according to X") is one the quotes credit, or a
-  cited outlet.
+  cited outlet;
+- no loaded wording in the briefing's own voice (an outlet's words go inside quotation marks,
+  credited to it).
 
 Plain rules over the text, with word lists from `pipeline.text`, so the same sentence gets the
 same verdict on every run and machine.
@@ -20,6 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pipeline.boilerplate import is_instruction_like
 from pipeline.grounding import is_boilerplate, names_in, normalize, unsupported
 from pipeline.text import term_set, times_in, word_list
 
@@ -36,13 +40,20 @@ _LEAD_ATTRIBUTION = re.compile(r"^according to [^,]+,\s*", re.IGNORECASE)
 _CUT_INITIAL = re.compile(r"(?<![A-Za-z.])([A-Z])\.\s+(?=[a-z])")
 _CITATION_MARK = re.compile(r"\[\d+\]|\barticle \[?\d+\]?", re.IGNORECASE)
 _WORD = re.compile(r"[\w'\u2019.-]+")
+_DEMONSTRATIVES = {"this", "that", "these", "those"}
+# "It is/was/seems ... that/whether/to ...": the empty "it" of English grammar.
+_EMPTY_IT_VERBS = {"is", "was", "s", "seems", "seemed", "appears", "appeared", "remains"}
+_COMPLEMENTIZERS = {"that", "whether", "if", "to", "how", "when", "why", "what", "who"}
+_DOUBLED = re.compile(r"[,;:]\s*[,;:.]")
 
 
 @dataclass(frozen=True)
 class Problem:
     """Why a sentence cannot be shown as it is."""
 
-    kind: str  # unsupported|fragment|overlong|pronoun|first_person|attribution|misattribution
+    kind: (
+        str  # unsupported|fragment|overlong|pronoun|first_person|attribution|misattribution|loaded
+    )
     detail: str
 
     def __str__(self) -> str:
@@ -77,6 +88,8 @@ def fragment(text: str) -> Problem | None:
         return Problem("fragment", f'ends on "{words[-1]}"')
     if text.count('"') % 2 or text.count("\u201c") != text.count("\u201d"):
         return Problem("fragment", "a quotation mark is not closed")
+    if _DOUBLED.search(unquoted(text)):
+        return Problem("fragment", "doubled punctuation (\u201c,,\u201d or \u201c, .\u201d)")
     if _CUT_INITIAL.search(text):
         return Problem("fragment", "an initialism is cut (\u201cU. and\u201d)")
     return _headline(unquoted(text))
@@ -95,10 +108,39 @@ def _headline(text: str) -> Problem | None:
     return None
 
 
+def dangling_reference(text: str) -> Problem | None:
+    """An opening that points to a sentence the reader has not seen: "This/That/These/Those"
+    (not "This week"), or "The/Such" before a shell noun ("The statement follows ...", "The
+    move comes after ...")."""
+    own = _LEAD_ATTRIBUTION.sub("", normalize(text)).lstrip("\"'\u201c\u00ab(")
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", own)[:2]]
+    if not words:
+        return None
+    following = words[1] if len(words) > 1 else ""
+    if words[0] in _DEMONSTRATIVES and following not in word_list("time_nouns"):
+        return Problem("pronoun", f'opens with "{words[0]}", pointing to an earlier sentence')
+    if words[0] in {"the", "such"} and following in word_list("shell_nouns"):
+        return Problem("pronoun", f'opens with "{words[0]} {following}", which names nothing')
+    if words[0] in {"it", "its"} and not _empty_it(own):
+        return Problem("pronoun", 'opens with "it", pointing to an earlier sentence')
+    return None
+
+
+def _empty_it(text: str) -> bool:
+    """ "It is unclear whether ...", "It was not immediately clear if ...": "it" as the empty
+    subject of a clause, which points to nothing."""
+    head = [w.lower() for w in re.findall(r"[A-Za-z]+", text)[:8]]
+    be = len(head) > 1 and head[1] in _EMPTY_IT_VERBS
+    return be and any(w in _COMPLEMENTIZERS for w in head[2:])
+
+
 def dangling_pronoun(text: str) -> Problem | None:
     """A third-person pronoun, outside quotations, before anyone is named in the sentence
     ("He added that ...", "..., he said in the statement"); a leading "According to X," names
-    an outlet, not the person meant."""
+    an outlet, not the person meant. An opening that points back counts too."""
+    reference = dangling_reference(text)
+    if reference:
+        return reference
     own = unquoted(_LEAD_ATTRIBUTION.sub("", normalize(text)))
     pronouns = word_list("pronouns")
     for match in re.finditer(r"[A-Za-z]+", own):
@@ -179,6 +221,19 @@ def misattribution(text: str, quotes: Sequence[str], sources: Sequence[str]) -> 
     return None
 
 
+def loaded_words(text: str) -> list[str]:
+    """Words of `loaded_words` the sentence says in its own voice (outside quotation marks)."""
+    listed = word_list("loaded_words")
+    own = re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)*", unquoted(text))
+    return list(dict.fromkeys(w for w in own if w.lower() in listed))
+
+
+def loaded(text: str) -> Problem | None:
+    """Loaded wording in the briefing's own voice: a judgment, not a fact."""
+    found = loaded_words(text)
+    return Problem("loaded", ", ".join(f'"{w}"' for w in found)) if found else None
+
+
 def grounding_problem(text: str, quotes: Sequence[str], sources: Sequence[str]) -> Problem | None:
     """A name, number, date or time that is in no cited quote (in the same form)."""
     missing = unsupported(text, [*quotes, *sources])
@@ -189,6 +244,8 @@ def grounding_problem(text: str, quotes: Sequence[str], sources: Sequence[str]) 
         return Problem("unsupported", f'time "{value}" is not written so in a cited quote')
     if is_boilerplate(text):
         return Problem("unsupported", "copies advertising or donation text")
+    if is_instruction_like(text):
+        return Problem("unsupported", "reads as an instruction to a model (text from an article)")
     return off_topic(text, quotes, sources)
 
 
@@ -217,6 +274,7 @@ def sentence_problems(
         first_person(text),
         empty_attribution(text),
         misattribution(text, quotes, sources),
+        loaded(text),
     ]
     return [p for p in found if p is not None]
 

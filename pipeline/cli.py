@@ -100,8 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("name")
     pull.add_argument("-q", "--quiet", action="store_true")
 
-    cache = sub.add_parser("cache", help="the response cache: stats or clear")
-    cache.add_argument("action", choices=["stats", "clear"])
+    cache = sub.add_parser("cache", help="the response cache: stats, clear or merge")
+    csub = cache.add_subparsers(dest="action", required=True)
+    csub.add_parser("stats", help="entries, size and folder of the cache")
+    csub.add_parser("clear", help="remove every cached response")
+    merge = csub.add_parser("merge", help="copy in the entries of other caches (Ray workers')")
+    merge.add_argument("sources", nargs="+", type=Path, metavar="SRC_DIR")
 
     prompts = sub.add_parser("prompts", help="prompt sets: list or check")
     prompts.add_argument("action", choices=["list", "check"])
@@ -282,6 +286,8 @@ def cmd_cache(args: argparse.Namespace) -> int:
     from pipeline.llm.cache import ResponseCache
 
     settings = Settings.from_env()
+    if args.action == "merge":
+        return _merge_caches(settings.cache_dir, args.sources)
     cache = ResponseCache(settings.cache_dir)
     try:
         if args.action == "stats":
@@ -292,6 +298,29 @@ def cmd_cache(args: argparse.Namespace) -> int:
             print(f"removed {cache.clear()} cached responses from {settings.cache_dir}")
     finally:
         cache.close()
+    return 0
+
+
+def _merge_caches(cache_dir: Path, sources: list[Path]) -> int:
+    """Every source is opened (a folder that is not a cache refused) before anything is copied
+    or the destination is even created."""
+    from pipeline.llm.cache import CacheSource, MergeCounts, ResponseCache
+
+    opened: list[CacheSource] = []
+    try:
+        for directory in sources:
+            opened.append(CacheSource(directory))
+        total = MergeCounts()
+        with ResponseCache(cache_dir) as cache:
+            for source in opened:
+                total.add(cache.merge(source))
+    finally:
+        for source in opened:
+            source.close()
+    print(
+        f"merged {len(opened)} cache(s) into {cache_dir}: {total.copied} copied, "
+        f"{total.present} already present, {total.unreadable} unreadable"
+    )
     return 0
 
 

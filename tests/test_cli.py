@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import diskcache
 import pytest
 
 from pipeline.cli import main
+from pipeline.llm.base import ChatResponse
+from pipeline.llm.cache import ResponseCache
 from pipeline.schema import ClaimGraph
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,6 +152,40 @@ def test_cache_stats_and_clear(capsys: pytest.CaptureFixture[str]):
     assert main(["cache", "clear"]) == 0
     assert main(["cache", "stats"]) == 0
     assert "entries: 0" in capsys.readouterr().out
+
+
+def _worker_cache(directory: Path, answers: dict[str, str]) -> Path:
+    with ResponseCache(directory) as cache:
+        for key, content in answers.items():
+            cache.set(key, ChatResponse(content=content))
+    return directory
+
+
+def test_cache_merge_copies_other_caches_into_the_current_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    one = _worker_cache(tmp_path / "node1", {"a": "{}", "b": "{}"})
+    two = _worker_cache(tmp_path / "node2", {"b": "{}", "c": "{}"})
+    with diskcache.Cache(str(two)) as raw:
+        raw.set("d", "not json {")
+    assert main(["cache", "merge", str(one), str(two)]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line == (
+        f"merged 2 cache(s) into {tmp_path / 'cache'}: 3 copied, 1 already present, 1 unreadable"
+    )
+    assert main(["cache", "stats"]) == 0
+    assert "entries: 3" in capsys.readouterr().out
+
+
+def test_cache_merge_of_a_folder_that_is_not_a_cache_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    good = _worker_cache(tmp_path / "node1", {"a": "{}"})
+    (tmp_path / "stories").mkdir()
+    assert main(["cache", "merge", str(good), str(tmp_path / "stories")]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'stories'} is not a readable response cache" in _one_error_line(err)
+    assert not (tmp_path / "cache").exists()  # nothing copied, the destination not even made
 
 
 def test_models_list_names_both_models(capsys: pytest.CaptureFixture[str]):

@@ -3,6 +3,11 @@
 diskcache gives us a process-safe store (SQLite + files); we only ever store JSON text, never
 pickles, and treat damage as a miss rather than a crash: a bad entry is deleted, a bad database
 is moved aside and replaced by a fresh one.
+
+Caches merge by copying entries (`merge`): a key is a hash of everything that decides the
+answer, so the same key always holds an equivalent answer and a union loses nothing. Another
+cache is read through SQLite read-only (`CacheSource`): nothing is written there, nothing is
+unpickled, and a folder that is not a cache is refused before anything is copied.
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ import logging
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import diskcache
+from diskcache.core import MODE_RAW, MODE_TEXT
 from pydantic import ValidationError
 
+from pipeline.errors import InputError
 from pipeline.llm.base import ChatRequest, ChatResponse
 
 log = logging.getLogger(__name__)
@@ -95,6 +103,21 @@ class ResponseCache:
         """Remove every entry; returns how many were removed."""
         return int(self._guard(lambda: self._cache.clear(), 0))
 
+    def merge(self, source: CacheSource) -> MergeCounts:
+        """Copy the entries of `source` this cache lacks; an entry already here is kept (the
+        same key holds an equivalent answer), an unreadable one is skipped and counted."""
+        if isinstance(self._cache, _NoCache):
+            raise InputError(self.warnings[-1])
+        counts = MergeCounts()
+        for entry in source.entries():
+            if entry is None:
+                counts.unreadable += 1
+            elif self._add(*entry):
+                counts.copied += 1
+            else:
+                counts.present += 1
+        return counts
+
     def close(self) -> None:
         self._cache.close()
 
@@ -103,6 +126,14 @@ class ResponseCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _add(self, key: str, response: ChatResponse) -> bool:
+        """Store `response` unless `key` is already here (atomic against concurrent writers)."""
+        value = response.model_copy(update={"cache_hit": False}).model_dump_json()
+        added = self._guard(lambda: self._cache.add(key, value), None)
+        if added is None:
+            raise InputError(f"cannot write to the response cache at {self.directory}")
+        return bool(added)
 
     # ---- damage control -----------------------------------------------------------------------
 
@@ -177,6 +208,83 @@ class ResponseCache:
             return
         self.warnings.append(message)
         log.warning("%s", message)
+
+
+@dataclass
+class MergeCounts:
+    """What a merge did with the source entries."""
+
+    copied: int = 0
+    present: int = 0
+    unreadable: int = 0
+
+    def add(self, other: MergeCounts) -> None:
+        self.copied += other.copied
+        self.present += other.present
+        self.unreadable += other.unreadable
+
+
+class CacheSource:
+    """Another response cache (say, one fetched from a Ray worker node), opened read-only.
+
+    Its entries are read from diskcache's SQLite table directly rather than through diskcache,
+    which would create tables in a folder that is not a cache and unpickle whatever it finds.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._db = self._connect()
+        try:
+            self._rowids = [r[0] for r in self._db.execute("SELECT rowid FROM Cache")]
+            self._db.execute("SELECT key, raw, mode, filename, value FROM Cache LIMIT 0")
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise self._refused(_one_line(exc)) from None
+
+    def entries(self) -> Iterator[tuple[str, ChatResponse] | None]:
+        """Each entry as (key, response), or None for one that cannot be read."""
+        for rowid in self._rowids:
+            yield self._entry(rowid)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        database = self.directory / "cache.db"
+        if not self.directory.is_dir():
+            raise self._refused("no such folder")
+        if not database.is_file():
+            raise self._refused("no cache.db in it")
+        try:
+            return sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise self._refused(_one_line(exc)) from None
+
+    def _refused(self, why: str) -> InputError:
+        return InputError(f"{self.directory} is not a readable response cache ({why})")
+
+    def _entry(self, rowid: int) -> tuple[str, ChatResponse] | None:
+        try:
+            row = self._db.execute(
+                "SELECT key, raw, mode, filename, value FROM Cache WHERE rowid = ?", (rowid,)
+            ).fetchone()
+            if row is None or not isinstance(row[0], str) or not row[1]:
+                return None  # gone since listed, or a pickled key: never ours
+            text = self._text(row[2], row[3], row[4])
+            return None if text is None else (row[0], ChatResponse.model_validate_json(text))
+        except (sqlite3.Error, OSError, ValueError):  # ValueError: bad UTF-8, bad JSON
+            return None
+
+    def _text(self, mode: object, filename: object, value: object) -> str | None:
+        """The stored JSON text: inline, or in a file of the cache (a long answer); any other
+        kind of value (bytes, a pickle) was not written by `ResponseCache`."""
+        if mode == MODE_RAW and isinstance(value, str):
+            return value
+        if mode == MODE_TEXT and isinstance(filename, str):
+            path = (self.directory / filename).resolve()
+            if self.directory.resolve() in path.parents:
+                return path.read_text(encoding="utf-8")
+        return None
 
 
 class _NoCache:

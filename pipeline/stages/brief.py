@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import Field, create_model
 
-from pipeline.checks import Problem, sentence_problems
+from pipeline.checks import Problem, loaded_words, sentence_problems
 from pipeline.grounding import has_attribution, is_boilerplate, names_in, normalize, unsupported
 from pipeline.schema import (
     Article,
@@ -40,6 +40,9 @@ from pipeline.stages.select import (
 from pipeline.text import term_set, word_list
 
 MAX_NAMED = 3
+MAX_NAMED_WORDS = 8  # words of source names in one attribution
+MAX_VERBATIM_TRIES = 8  # best claims tried as the fallback: a 200-outlet group is not tried whole
+MAX_TITLE_WORDS = 7  # an article cited by its headline: enough words to know it by
 MAX_SPEAKER_WORDS = 5
 MAX_QUOTES_SHOWN = 1  # two per group doubled the call: 111 s on the seed, 643 tokens written
 RESERVE_FACTOR = 3
@@ -73,21 +76,36 @@ class BriefResult:
 
 
 def source_name(article: Article) -> str:
-    """How a reader knows the article: its outlet, else its title, else its file name; never
+    """How a reader knows the article: its outlet, else its title (its first words when long:
+    a twelve-word headline in every attribution buries the claim), else its file name; never
     a bare number, which tells a reader nothing."""
     if article.outlet:
         return article.outlet
     if article.title:
-        return "\u201c" + article.title.strip().rstrip(".") + "\u201d"
+        words = article.title.strip().rstrip(".").split()
+        if len(words) > MAX_TITLE_WORDS:  # the sources list gives it whole
+            words = [
+                *words[: MAX_TITLE_WORDS - 1],
+                words[MAX_TITLE_WORDS - 1].rstrip(",;:-") + "\u2026",
+            ]
+        return "\u201c" + " ".join(words) + "\u201d"
     return Path(article.path).stem if article.path else "an unnamed source"
 
 
 def names(article_ids: list[int], articles: dict[int, Article]) -> str:
-    """ "A", "A and B", "A, B and C", "A, B and 2 other outlets"."""
-    listed = list(dict.fromkeys(source_name(articles[a]) for a in article_ids))
-    if len(listed) > MAX_NAMED:
-        others = len(listed) - MAX_NAMED + 1
-        return f"{', '.join(listed[: MAX_NAMED - 1])} and {others} other outlets"
+    """ "A", "A and B", "A, B and C", "A, B and 2 other outlets": outlets named before
+    headlines, and no more names than fit in `MAX_NAMED_WORDS` (a list of headlines would
+    outweigh the claim)."""
+    ids = sorted(dict.fromkeys(article_ids), key=lambda a: not articles[a].outlet)
+    listed = list(dict.fromkeys(source_name(articles[a]) for a in ids))
+    shown = 1
+    while shown < min(len(listed), MAX_NAMED) and (
+        sum(len(n.split()) for n in listed[: shown + 1]) <= MAX_NAMED_WORDS
+    ):
+        shown += 1
+    if shown < len(listed):
+        others = len(listed) - shown
+        return f"{', '.join(listed[:shown])} and {others} other outlet{'s' if others > 1 else ''}"
     if len(listed) > 1:
         return f"{', '.join(listed[:-1])} and {listed[-1]}"
     return listed[0] if listed else "the sources"
@@ -199,7 +217,8 @@ def _try(text: str, pick: Pick, articles: dict[int, Article]) -> _Stated:
     backing = _backing(text, pick)
     text, added = _attributed(text, pick, backing, articles, outlets)
     quotes = [c.quote for c in pick.claims]
-    sources = [*outlets, *_speakers(pick)]
+    credited = names(backing, articles)  # may say "and 2 other outlets"
+    sources = [*outlets, *_speakers(pick), credited]
     return _Stated(text, sentence_problems(text, quotes, sources), added, backing)
 
 
@@ -284,21 +303,71 @@ def _state(
         if not attempt.problems and not any(repeats(term_set(attempt.text), s) for s in said):
             return attempt, rejected
         rejected += 1
-    for claim in pick.claims:
+    loaded: list[tuple[Claim, str]] = []
+    for claim in pick.claims[:MAX_VERBATIM_TRIES]:
         for candidate in dict.fromkeys([claim.quote, claim.text]):
             attempt = _try(candidate, pick, articles)
-            if not attempt.problems and not any(repeats(term_set(attempt.text), s) for s in said):
+            if any(repeats(term_set(attempt.text), s) for s in said):
+                continue
+            if not attempt.problems:
                 attempt.verbatim = True
                 return attempt, rejected
+            if [p.kind for p in attempt.problems] == ["loaded"]:
+                loaded.append((claim, candidate))
+    for claim, candidate in loaded:  # an outlet's loaded words, as its own quoted words
+        attempt = _try(quoted(candidate, articles[claim.article_id]), pick, articles)
+        if not attempt.problems:
+            attempt.verbatim = True
+            return attempt, rejected
     return None, rejected
 
 
+def quoted(text: str, article: Article) -> str:
+    """An outlet's sentence as its own words: "X reported: “…”", inner quotation marks turned
+    into single ones. Used when the sentence is sound but its wording is loaded: the briefing
+    may repeat a judgment only as the outlet's, never in its own voice."""
+    inner = _finished(text)
+    inner = inner.replace("\u201c", "\u2018").replace("\u201d", "\u2019")
+    inner = re.sub(r'"([^"]*)"', "\u2018\\1\u2019", inner)
+    who = source_name(article)
+    if not article.outlet and article.title:
+        who = f"The article {who}"  # a headline is not a speaker
+    return f"{who} reported: \u201c{inner}\u201d"
+
+
 def _title(title: str, claims: list[Claim], articles: list[Article]) -> str:
+    """The model's headline when every name and number in it is in the articles and it says
+    nothing in loaded words; else the headline the outlets share most words with."""
     title = clean(title).rstrip(".")
     support = [c.quote for c in claims] + [a.title or "" for a in articles]
-    if len(title) < 3 or unsupported(title, support) or is_boilerplate(title):
-        return f"Briefing from {len(articles)} article{'s' if len(articles) != 1 else ''}"
-    return title
+    if len(title) >= 3 and not unsupported(title, support) and not _unfit_title(title):
+        return title
+    return _shared_headline(articles) or (
+        f"Briefing from {len(articles)} article{'s' if len(articles) != 1 else ''}"
+    )
+
+
+def _unfit_title(title: str) -> bool:
+    return is_boilerplate(title) or bool(loaded_words(title)) or len(title.split()) > 16
+
+
+def _shared_headline(articles: list[Article]) -> str | None:
+    """The article headline closest to the other outlets' headlines (the story as most
+    outlets tell it), if one is fit to stand as the briefing's title."""
+    titles = [clean(a.title).rstrip(".") for a in articles if a.title]
+    terms = [term_set(t) for t in titles]
+
+    def shared(i: int) -> float:
+        return sum(
+            len(terms[i] & terms[j]) / max(1, len(terms[i] | terms[j]))
+            for j in range(len(titles))
+            if j != i
+        )
+
+    fit = [i for i, t in enumerate(titles) if len(t) >= 3 and not _unfit_title(t)]
+    if len(titles) < 2 or not fit:
+        return None
+    return titles[max(fit, key=lambda i: (round(shared(i), 6), -len(titles[i])))]
 
 
 def write_briefing(

@@ -35,7 +35,9 @@ class ExtractResult:
 def _claim_text(item: ExtractedClaim, article: Article) -> str:
     """The model's restatement if it gave one, else the verbatim sentence."""
     text = (item.claim or "").strip()
-    return text if len(text) >= 3 else article.sentence_text(item.sentence - 1)
+    if len(text) >= 3 or not 1 <= item.sentence <= len(article.sentences):
+        return text  # a sentence number out of range has no text to fall back on
+    return article.sentence_text(item.sentence - 1)
 
 
 def _problem(item: ExtractedClaim, article: Article, shown: set[int]) -> tuple[str, str] | None:

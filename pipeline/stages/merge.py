@@ -47,6 +47,15 @@ _MONTH_WORDS = {
 }  # fmt: skip
 DENIAL_LINK_THRESHOLD = 0.12
 MAX_GROUPS_PER_CALL = 40
+# A merge call is also filled by size: its rendered prompt, estimated at 4 characters a token
+# (as bench/batch.py does), stays under MERGE_PROMPT_TOKENS, so with the prompt's answer
+# budget (max_tokens 300) it fits the embedded model's 8192-token context with room to spare.
+MERGE_PROMPT_TOKENS = 6000
+CHARS_PER_TOKEN = 4
+# A group with more claims (one event told by many outlets) is checked in slices of at most
+# this many claims, each led by the group's first claim: a bounded prompt and a verdict list
+# that fits the answer budget (at most 23 outlier ids per slice).
+MAX_CLAIMS_PER_CHECK = 24
 _CAUTION = [ClaimKind.ALLEGATION, ClaimKind.OPINION, ClaimKind.DENIAL, ClaimKind.STATEMENT]
 
 
@@ -396,6 +405,87 @@ def sentence_age_conflicts(
     return new_claims, new_groups
 
 
+@dataclass
+class _Check:
+    """One group, or one slice of a large group, as shown to the model in a merge call."""
+
+    id: str
+    members: list[str]
+    index: int  # the group's position among the candidate groups, for progress labels
+    sliced: bool = False  # members[0] is the group's anchor, repeated in every slice
+
+    def shown(self, by_id: dict[str, Claim]) -> dict[str, object]:
+        claims = [{"id": m, "text": defang(by_id[m].text)} for m in self.members]
+        return {"id": self.id, "claims": claims}
+
+    def outliers(self, named: list[str]) -> list[str]:
+        """The named claims to remove; the anchor of a slice stays (it is what the slice is
+        judged against), and "all are outliers" means the group splits apart."""
+        remove = [o for o in named if o in self.members]
+        if self.sliced:
+            remove = [o for o in remove if o != self.members[0]]
+        if len(remove) >= len(self.members):
+            remove = remove[1:]
+        return remove
+
+
+def _checks(index: int, gid: str, members: list[str]) -> list[_Check]:
+    """A group as the model sees it: whole, or in near-equal slices that each repeat its
+    first claim, so the model can still judge every claim against the same matter."""
+    if len(members) <= MAX_CLAIMS_PER_CHECK:
+        return [_Check(gid, members, index)]
+    anchor, rest = members[0], members[1:]
+    count = -(-len(rest) // (MAX_CLAIMS_PER_CHECK - 1))
+    size, extra = divmod(len(rest), count)
+    checks, at = [], 0
+    for n in range(count):
+        step = size + (n < extra)
+        checks.append(_Check(f"{gid}-{n + 1}", [anchor, *rest[at : at + step]], index, True))
+        at += step
+    return checks
+
+
+def _chars(messages: list[dict[str, str]]) -> int:
+    return sum(len(m["content"]) for m in messages)
+
+
+def _calls(checks: list[_Check], by_id: dict[str, Claim], ctx: StageContext) -> list[list[_Check]]:
+    """Checks packed into calls in order: at most MAX_GROUPS_PER_CALL checks and an estimated
+    MERGE_PROMPT_TOKENS each (a single check over the budget still gets its own call)."""
+    budget = MERGE_PROMPT_TOKENS * CHARS_PER_TOKEN
+    base = _chars(ctx.prompt.render(groups=[]))
+    calls: list[list[_Check]] = []
+    current: list[_Check] = []
+    size = base
+    for check in checks:
+        cost = _chars(ctx.prompt.render(groups=[check.shown(by_id)])) - base
+        if current and (len(current) >= MAX_GROUPS_PER_CALL or size + cost > budget):
+            calls.append(current)
+            current, size = [], base
+        current.append(check)
+        size += cost
+    if current:
+        calls.append(current)
+    return calls
+
+
+def _ask_outliers(
+    multi: list[tuple[str, list[str]]], by_id: dict[str, Claim], ctx: StageContext
+) -> set[str]:
+    """The claims the model says are about a different matter than the rest of their group."""
+    checks = [c for i, (gid, m) in enumerate(multi, 1) for c in _checks(i, gid, m)]
+    outliers: set[str] = set()
+    for call in _calls(checks, by_id, ctx):
+        what = f"merge: groups {call[0].index}-{call[-1].index}"
+        output = ctx.ask(MergeOutput, what, groups=[c.shown(by_id) for c in call])
+        valid = {c.id: c for c in call}
+        for verdict in output.verdicts:
+            check = valid.get(verdict.group)
+            if check is not None:
+                outliers.update(check.outliers(verdict.outliers))
+    return outliers
+
+
 def merge_claims(
     claims: list[Claim], articles: list[Article], ctx: StageContext, encode: Encode | None = None
 ) -> MergeResult:
@@ -411,29 +501,9 @@ def merge_claims(
     else:
         meaning = encode([c.text for c in claims])
         clusters = candidate_groups(claims, MEANING_GROUP_THRESHOLD, meaning)
-    by_id = {c.id: c for c in claims}
     multi = [(f"g{i}", members) for i, members in enumerate(clusters, 1) if len(members) > 1]
     result = MergeResult(groups=[], candidate_groups=len(multi))
-    outliers: set[str] = set()
-    for start in range(0, len(multi), MAX_GROUPS_PER_CALL):
-        batch = multi[start : start + MAX_GROUPS_PER_CALL]
-        shown = [
-            {
-                "id": gid,
-                "claims": [{"id": m, "text": defang(by_id[m].text)} for m in members],
-            }
-            for gid, members in batch
-        ]
-        output = ctx.ask(
-            MergeOutput, f"merge: groups {start + 1}-{start + len(batch)}", groups=shown
-        )
-        valid = dict(batch)
-        for verdict in output.verdicts:
-            members = valid.get(verdict.group, [])
-            remove = [o for o in verdict.outliers if o in members]
-            if len(remove) >= len(members):
-                remove = remove[1:]  # "all are outliers" means the group splits apart
-            outliers.update(remove)
+    outliers = _ask_outliers(multi, {c.id: c for c in claims}, ctx)
     result.outliers = len(outliers)
     final: list[list[str]] = []
     for members in clusters:

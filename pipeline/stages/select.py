@@ -16,14 +16,18 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from pipeline.checks import stands_alone
+from pipeline.checks import loaded_words, stands_alone
 from pipeline.grounding import names_in, numbers_in
 from pipeline.schema import Article, Claim, ClaimGroup, ClaimKind, Section
 from pipeline.similarity import TfidfVectors
 from pipeline.text import content_terms, term_set
 
 WORD_BUDGET = 230
-OVERSELECT = 1.1  # the model compresses: ask for a little more than fits, trim after writing
+OVERSELECT = 1.1  # ask for a little more than fits, trim after writing
+# The model shortens each group to at most 20 words, and about half its sentences pass the
+# checks (the rest fall back to the verbatim claim, ~35 words): plan for ~26 a group, so the
+# model is asked for every group that may fit, not only for those that fit uncompressed.
+EXPECTED_WORDS = 26
 MAX_QUOTE_WORDS = 32  # a quote longer than this, attributed, reads as a paragraph
 MAX_PICKS = 10  # each costs ~40 generated tokens, ~5 s on 2 cores
 LEAD_WEIGHT = 1.0
@@ -125,7 +129,8 @@ def _words(text: str) -> int:
 
 def best_claims(members: list[Claim], kind: ClaimKind | None = None) -> list[Claim]:
     """Claims to state the group from, best first: a whole sentence that stands alone, of the
-    group's kind (a denial group is stated by the denial, not by what it denies), short
+    group's kind (a denial group is stated by the denial, not by what it denies), in neutral
+    words (no loaded wording outside quotation marks), short
     enough to read, then the one sharing most words with the other outlets' (the group's
     common core), so a verbatim fallback reads well out of context."""
     terms = {c.id: term_set(c.quote) for c in members}
@@ -138,10 +143,11 @@ def best_claims(members: list[Claim], kind: ClaimKind | None = None) -> list[Cla
             if o.id != claim.id
         )
 
-    def key(claim: Claim) -> tuple[int, int, int, float, str]:
+    def key(claim: Claim) -> tuple[int, int, int, int, float, str]:
         alone = stands_alone(claim.quote)
         return (
             0 if alone else 1,
+            1 if loaded_words(claim.quote) else 0,
             0 if kind is None or claim.kind == kind else 1,
             0 if _words(claim.quote) <= MAX_QUOTE_WORDS else 1,
             -round(shared(claim), 6),
@@ -256,7 +262,8 @@ def select_groups(
         candidate = term_set(members[0].quote)
         if any(repeats(candidate, earlier) for earlier in said):
             continue
-        size = _words(members[0].quote) + (4 if needs_attribution(group, members) else 0)
+        size = min(_words(members[0].quote), EXPECTED_WORDS)
+        size += 4 if needs_attribution(group, members) else 0
         if group.conflicts:
             size += 12  # the sentence listing each outlet's value
         if picks and (words + size > budget * OVERSELECT or len(picks) >= max_picks):

@@ -156,3 +156,23 @@ def test_rate_counts_sentences_with_any_defect() -> None:
     report = df.judge(sentences)
     assert report.flagged == 1 and report.rate == 0.5
     assert report.by_kind()["dangling_pronoun"] == 1
+
+
+def test_an_opening_that_points_back_is_dangling():
+    assert "statement" in df.dangling_pronoun(
+        "The statement follows media reports that Lavrov lost influence."
+    )
+    assert "this" in df.dangling_pronoun("According to CNN, this comes as Russia denies it.")
+    assert df.dangling_pronoun("This week, the Senate voted to pass the bill.") == ""
+    assert df.dangling_pronoun("Peskov said the statement was false.") == ""
+
+
+def test_doubled_punctuation_is_a_fragment():
+    assert df.fragment("The Senate voted,, to pass the bill.") == "doubled punctuation"
+    assert df.fragment("The U.S., Russia and China met on Monday.") == ""
+
+
+def test_an_opening_it_or_a_pronoun_after_an_opener_is_dangling():
+    assert df.dangling_pronoun("It said the talks had ended.")
+    assert df.dangling_pronoun("It is unclear whether the talks will resume.") == ""
+    assert "he" in df.dangling_pronoun("Unlike every rival, he has a large base of supporters.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -12,8 +13,9 @@ import diskcache
 import pytest
 from pydantic import SecretStr
 
+from pipeline.errors import InputError
 from pipeline.llm.base import ChatRequest, ChatResponse
-from pipeline.llm.cache import ResponseCache, request_key
+from pipeline.llm.cache import CacheSource, ResponseCache, request_key
 from pipeline.llm.openai_backend import OpenAIBackend
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -300,3 +302,91 @@ def test_read_only_disk_on_every_write_warns_once(tmp_path: Path) -> None:
         cache.set(f"k{i}", ChatResponse(content="{}"))
     assert len(cache.warnings) == 1 and "readonly" in cache.warnings[0]
     real.close()
+
+
+# ---- merging caches (issue 13: one cache per Ray worker node) ----------------------------------
+
+
+def _source(directory: Path, answers: dict[str, str]) -> Path:
+    """A cache as a worker leaves it: written by ResponseCache, then closed."""
+    with ResponseCache(directory) as cache:
+        for key, content in answers.items():
+            cache.set(key, ChatResponse(content=content, prompt_tokens=7))
+    return directory
+
+
+def _fingerprint(directory: Path) -> dict[str, bytes]:
+    """The files of a cache, less SQLite's WAL index (-shm, -wal), which any reader of a
+    WAL database may create: the database and the answer files must not change."""
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in directory.rglob("*")
+        if p.is_file() and not p.name.endswith(("-shm", "-wal"))
+    }
+
+
+def test_merge_copies_what_is_missing_and_keeps_what_is_there(tmp_path: Path) -> None:
+    long_answer = json.dumps({"title": "x" * 40_000})  # past diskcache's inline size: a file
+    src = _source(tmp_path / "src", {"k0": '{"title": "theirs"}', "k1": "{}", "k2": long_answer})
+    before = _fingerprint(src)
+    dest = ResponseCache(tmp_path / "dest")
+    dest.set("k0", ChatResponse(content='{"title": "ours"}'))
+
+    source = CacheSource(src)
+    counts = dest.merge(source)
+    assert (counts.copied, counts.present, counts.unreadable) == (2, 1, 0)
+    hits = [dest.get(k) for k in ("k0", "k1", "k2")]
+    assert [h.content if h else None for h in hits] == ['{"title": "ours"}', "{}", long_answer]
+    again = dest.merge(source)
+    assert (again.copied, again.present, again.unreadable) == (0, 3, 0)
+    source.close()
+    assert _fingerprint(src) == before  # the source is only read
+    assert dest.warnings == []
+
+
+def test_merge_skips_and_counts_entries_it_cannot_read(tmp_path: Path) -> None:
+    src = _source(tmp_path / "src", {"good": "{}", "long": json.dumps({"t": "y" * 40_000})})
+    with diskcache.Cache(str(src)) as raw:
+        raw.set("not json", "not json {")
+        raw.set("wrong shape", '{"content": 5}')
+        raw.set("bytes", b"\x80\x04")
+        raw.set("pickled value", {"content": "{}"})
+        raw.set(("pickled", "key"), "{}")
+        long_file = raw._sql("SELECT filename FROM Cache WHERE key = 'long'").fetchone()[0]
+    (src / long_file).unlink()  # a long answer whose file did not come along
+    dest = ResponseCache(tmp_path / "dest")
+    counts = dest.merge(CacheSource(src))
+    assert (counts.copied, counts.present, counts.unreadable) == (1, 0, 6)
+    assert dest.stats()["entries"] == 1 and dest.get("good") is not None
+
+
+def _not_a_cache(tmp_path: Path, how: str) -> Path:
+    directory = tmp_path / "src"
+    if how == "no such folder":
+        return directory
+    directory.mkdir()
+    if how == "garbage cache.db":
+        (directory / "cache.db").write_bytes(b"\x00garbage\xff" * 500)
+    elif how == "another SQLite database":
+        with sqlite3.connect(directory / "cache.db") as db:
+            db.execute("CREATE TABLE notes (text TEXT)")
+        db.close()
+    return directory
+
+
+@pytest.mark.parametrize(
+    "how", ["no such folder", "empty folder", "garbage cache.db", "another SQLite database"]
+)
+def test_a_folder_that_is_not_a_cache_is_refused_untouched(tmp_path: Path, how: str) -> None:
+    directory = _not_a_cache(tmp_path, how)
+    before = _fingerprint(directory) if directory.exists() else None
+    with pytest.raises(InputError, match=f"{directory} is not a readable response cache"):
+        CacheSource(directory)
+    assert (_fingerprint(directory) if directory.exists() else None) == before
+
+
+def test_merge_into_an_unusable_cache_is_an_error(tmp_path: Path) -> None:
+    src = _source(tmp_path / "src", {"k": "{}"})
+    (tmp_path / "dest").write_text("a file, not a folder")
+    with pytest.raises(InputError, match="cannot be used"):
+        ResponseCache(tmp_path / "dest").merge(CacheSource(src))

@@ -166,3 +166,66 @@ def test_a_placeholder_the_model_copied_from_the_format_falls_back_to_the_claim(
     assert not any(t.strip(". ") == "" for t in texts)
     assert texts[0].startswith("Maxim Oreshkin will lead the Russian delegation")
     assert result.dropped == 2
+
+
+def test_loaded_wording_is_never_in_the_briefings_own_voice():
+    slam = claim("1.1", 'Peskov slammed the "absurd" reports about Lavrov on Friday.')
+    plain = claim("2.1", "Peskov rejected the reports about Lavrov on Friday.")
+    groups = build_groups([slam, plain], [["1.1", "2.1"]])
+    ctx, _ = context(
+        "write_briefing",
+        {
+            "title": "Lavrov reports",
+            "sentences": [{"text": "Peskov blasted the reports.", "groups": ["g1"]}],
+        },
+    )
+    text = write_briefing(groups, [slam, plain], ARTICLES, ctx).briefing.sentences[0].text
+    assert text == "Peskov rejected the reports about Lavrov on Friday."  # neutral claim first
+
+    ctx, _ = context("write_briefing", {"title": "Lavrov reports", "sentences": []})
+    only = build_groups([slam], [["1.1"]])
+    text = write_briefing(only, [slam], ARTICLES, ctx).briefing.sentences[0].text
+    assert text == (
+        "Kyiv Independent reported: \u201cPeskov slammed the \u2018absurd\u2019 reports about"
+        " Lavrov on Friday.\u201d"
+    )
+
+
+def test_a_long_title_is_cited_by_its_first_words():
+    from pipeline.stages.brief import names
+
+    long = article(4, ["w"]).model_copy(
+        update={
+            "title": "Lavrov sidelined after botched US negotiations undermine Putin's strategy"
+        }
+    )
+    assert (
+        names([4], {4: long})
+        == "\u201cLavrov sidelined after botched US negotiations undermine\u2026\u201d"
+    )
+
+
+def test_an_invented_title_gives_way_to_the_headline_the_outlets_share():
+    from pipeline.stages.brief import _title
+
+    heads = [
+        "Kremlin denies Lavrov fell out of favor with Putin",
+        "Kremlin denies rift between Lavrov and Putin",
+        "Lavrov slammed over botched talks",  # loaded: never the title
+    ]
+    arts = [article(i, ["x"]).model_copy(update={"title": t}) for i, t in enumerate(heads, 1)]
+    assert _title("Medvedev replaces Lavrov", [], arts) == heads[1]
+    assert _title("Kremlin denies Lavrov rift", [], arts) == "Kremlin denies Lavrov rift"
+
+
+def test_headlines_in_an_attribution_are_few():
+    from pipeline.stages.brief import names
+
+    titled = {
+        i: article(i, ["w"]).model_copy(
+            update={"title": f"Long headline number {i} about the talks"}
+        )
+        for i in (3, 4)
+    }
+    arts = {1: article(1, ["w"], outlet="The Kyiv Independent"), **titled}
+    assert names([3, 1, 4], arts) == "The Kyiv Independent and 2 other outlets"

@@ -173,3 +173,17 @@ def test_only_the_shown_sentences_can_be_claimed():
     assert result.dropped["bad_sentence"] == 1
     assert "[2] Mr Lavrov" in backend.requests[0].messages[1]["content"]
     assert "[1] Kremlin" not in backend.requests[0].messages[1]["content"]
+
+
+def test_a_bad_sentence_number_without_text_beside_a_reask_is_named_in_the_feedback():
+    # Seen with smollm2-135m on a 200-article story: this built the feedback and crashed.
+    answer = {
+        "claims": [
+            {"sentence": 2, "kind": "reported_fact", "source": None, "claim": "Medvedev won."},
+            {"sentence": 48, "kind": "reported_fact", "source": None},
+        ]
+    }
+    ctx, backend = context("extract_claims", answer, answer)
+    result = extract_claims(ARTICLE, ctx)
+    assert result.claims == [] and result.dropped["bad_sentence"] == 1
+    assert "sentence 48 is not one of" in backend.requests[1].messages[-1]["content"]

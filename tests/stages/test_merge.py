@@ -1,12 +1,22 @@
-from collections.abc import Sequence
+import json
+import re
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-from stage_helpers import article, claim, context
+from stage_helpers import PROMPTS, article, claim, context
 
-from pipeline.schema import ClaimKind
+from pipeline.llm.base import ChatRequest
+from pipeline.llm.client import LLMClient
+from pipeline.llm.fake import FakeBackend
+from pipeline.schema import Article, Claim, ClaimKind
+from pipeline.stages.common import StageContext
 from pipeline.stages.merge import (
+    CHARS_PER_TOKEN,
+    MAX_CLAIMS_PER_CHECK,
+    MAX_GROUPS_PER_CALL,
     MEANING_GROUP_THRESHOLD,
+    MERGE_PROMPT_TOKENS,
     build_groups,
     candidate_groups,
     merge_claims,
@@ -205,3 +215,99 @@ def test_count_conflict_values_are_shown_with_thousands_separators() -> None:
     (conflict,) = group.conflicts
     assert conflict.what == "number of customers"
     assert [v.value for v in conflict.values] == ["240,000", "540,000"]
+
+
+def _scripted(answer: Callable[[ChatRequest], str]) -> tuple[StageContext, FakeBackend]:
+    """A merge context whose model answers every request with `answer(request)`."""
+    backend = FakeBackend(responder=answer)
+    return StageContext(PROMPTS["merge_claims"], LLMClient(backend, None), "fake-model"), backend
+
+
+def _no_outliers(_: ChatRequest) -> str:
+    return json.dumps({"verdicts": []})
+
+
+def _shown(request: ChatRequest) -> dict[str, list[str]]:
+    """Group id -> claim ids, as the merge prompt lists them (`gN:` then `  [id] text`)."""
+    groups: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in request.messages[-1]["content"].splitlines():
+        if re.fullmatch(r"g[\w-]+:", line):
+            current = groups.setdefault(line[:-1], [])
+        elif line.startswith("  ["):
+            current.append(line[3 : line.index("]")])
+    return groups
+
+
+def _one_event(outlets: int) -> tuple[list[Claim], list[Article]]:
+    """Every outlet tells the same two facts, with its own figures: groups as large as the
+    number of outlets."""
+    claims, arts = [], []
+    for n in range(1, outlets + 1):
+        texts = [
+            f"Officials in Belford said the river rose by {n % 9 + 2} metres overnight.",
+            f"Residents of {n % 5 + 10} streets were moved to the school gym by volunteers.",
+        ]
+        claims += [claim(f"{n}.{i}", t) for i, t in enumerate(texts, 1)]
+        arts.append(article(n, texts))
+    return claims, arts
+
+
+def test_one_event_from_200_outlets_keeps_every_merge_call_within_budget() -> None:
+    claims, arts = _one_event(200)
+    ctx, backend = _scripted(_no_outliers)
+    merge_claims(claims, arts, ctx)
+    assert len(backend.requests) > 1
+    shown: set[str] = set()
+    for request in backend.requests:
+        tokens = sum(len(m["content"]) for m in request.messages) // CHARS_PER_TOKEN
+        assert tokens <= MERGE_PROMPT_TOKENS
+        assert tokens + request.max_tokens < 8192  # the embedded model's context
+        groups = _shown(request)
+        assert max(len(ids) for ids in groups.values()) <= MAX_CLAIMS_PER_CHECK
+        shown.update(i for ids in groups.values() for i in ids)
+    assert shown == {c.id for c in claims}
+
+
+def test_an_outlier_found_in_one_slice_leaves_the_whole_group() -> None:
+    claims, arts = _one_event(60)
+    flagged: list[str] = []  # [anchor, outlier]
+
+    def answer(request: ChatRequest) -> str:
+        verdicts = []
+        for gid, ids in _shown(request).items():
+            if gid.endswith("-2") and not flagged:  # the anchor is named too: it must stay
+                flagged.extend(ids[:2])
+                verdicts.append({"group": gid, "outliers": ids[:2]})
+        return json.dumps({"verdicts": verdicts})
+
+    ctx, _ = _scripted(answer)
+    result = merge_claims(claims, arts, ctx)
+    anchor, outlier = flagged
+    assert result.outliers == 1
+    groups = [g.claim_ids for g in result.groups]
+    assert [outlier] in groups
+    [home] = [g for g in groups if anchor in g]
+    assert outlier not in home and len(home) == 59
+
+
+def test_small_stories_send_the_same_merge_requests_as_before() -> None:
+    claims = [CALL_1, G20_1, CALL_2, G20_3]
+    ctx, backend = _scripted(_no_outliers)
+    merge_claims(claims, [article(i, ["x"]) for i in (1, 2, 3)], ctx)
+    groups = [
+        {"id": f"g{n}", "claims": [{"id": m, "text": by_text[m]} for m in members]}
+        for n, members in enumerate(candidate_groups(claims), 1)
+        for by_text in [{c.id: c.text for c in claims}]
+        if len(members) > 1
+    ]
+    assert [r.messages for r in backend.requests] == [PROMPTS["merge_claims"].render(groups=groups)]
+
+
+def test_many_small_groups_are_still_split_by_count() -> None:
+    count = MAX_GROUPS_PER_CALL + 5
+    words = [f"zq{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(count)]
+    claims = [claim(f"{a}.{i + 1}", f"{w} rose.") for i, w in enumerate(words) for a in (1, 2)]
+    ctx, backend = _scripted(_no_outliers)
+    merge_claims(claims, [article(1, ["x"]), article(2, ["y"])], ctx)
+    assert [len(_shown(r)) for r in backend.requests] == [MAX_GROUPS_PER_CALL, 5]
