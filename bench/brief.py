@@ -3,9 +3,12 @@
 Prints figures; asserts nothing (speed targets live here, not in timed tests).
 
     python bench/brief.py [seeds/lavrov-2025-11] [--model qwen2.5-coder-1.5b] [--skip-speed]
+                          [--against REV]
 
 The cold run uses a fresh, empty response cache; the warm run repeats it with that cache and
-must make zero model calls and print the same briefing.
+must make zero model calls and print the same briefing. `--against REV` (e.g. `HEAD~1`) also
+briefs the story cold with that commit's code (a `git archive` of it, run by this interpreter)
+in the same run, and prints the ratio of the two cold times: the speed budget of a change.
 """
 
 from __future__ import annotations
@@ -22,19 +25,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(story: Path, cache: Path, model: str, fmt: str) -> tuple[float, str]:
+def run_cli(story: Path, cache: Path, model: str, fmt: str, root: Path = ROOT) -> tuple[float, str]:
     env = {**os.environ, "PIPELINE_CACHE_DIR": str(cache)}
     env.pop("PIPELINE_BASE_URL", None)
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline", "brief", str(story), "--model", model, "--quiet",
          "--format", fmt],
-        capture_output=True, text=True, env=env, cwd=ROOT, check=False,
+        capture_output=True, text=True, env=env, cwd=root, check=False,
     )  # fmt: skip
     seconds = time.monotonic() - started
     if proc.returncode != 0:
         sys.exit(f"bench: pipeline failed: {proc.stderr.strip()}")
     return seconds, proc.stdout
+
+
+def cold_with(rev: str, story: Path, model: str) -> float:
+    """Seconds of a cold brief of `story` by the code of commit `rev`."""
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-rev-") as tmp:
+        tree = Path(tmp) / "tree"
+        tree.mkdir()
+        archive = subprocess.run(
+            ["git", "archive", rev], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        seconds, _ = run_cli(story, Path(tmp) / "cache", model, "json", root=tree)
+    return seconds
 
 
 def model_speed(model: str) -> tuple[float, float]:
@@ -70,14 +86,16 @@ def main() -> None:
     parser.add_argument("story", nargs="?", type=Path, default=ROOT / "seeds" / "lavrov-2025-11")
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--skip-speed", action="store_true", help="skip the raw speed probe")
+    parser.add_argument("--against", metavar="REV", help="also brief cold with this commit")
     args = parser.parse_args()
+    story = args.story.resolve()
 
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
         cache = Path(tmp) / "cache"
-        cold_s, cold_json = run_cli(args.story, cache, args.model, "json")
-        warm_s, warm_json = run_cli(args.story, cache, args.model, "json")
-        _, cold_md = run_cli(args.story, cache, args.model, "md")
-        warm_md_s, warm_md = run_cli(args.story, cache, args.model, "md")
+        cold_s, cold_json = run_cli(story, cache, args.model, "json")
+        warm_s, warm_json = run_cli(story, cache, args.model, "json")
+        _, cold_md = run_cli(story, cache, args.model, "md")
+        warm_md_s, warm_md = run_cli(story, cache, args.model, "md")
     cold = json.loads(cold_json)
     warm = json.loads(warm_json)
     report, warm_report = cold["report"], warm["report"]
@@ -107,6 +125,12 @@ def main() -> None:
         f"briefing sentences {len(cold['briefing']['sentences'])} "
         f"({g['sentences_dropped']} dropped, {g['sentences_attributed']} attributed by code)"
     )
+    if args.against:
+        before_s = cold_with(args.against, story, args.model)
+        print(
+            f"cold brief at {args.against}: {before_s:7.1f} s; "
+            f"this tree / it = {cold_s / before_s:.2f}"
+        )
     if not args.skip_speed:
         prompt_tps, gen_tps = model_speed(args.model)
         print(f"model speed: {prompt_tps:.1f} prompt tokens/s, {gen_tps:.1f} generated tokens/s")

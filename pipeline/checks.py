@@ -234,9 +234,19 @@ def loaded(text: str) -> Problem | None:
     return Problem("loaded", ", ".join(f'"{w}"' for w in found)) if found else None
 
 
+def without_sources(text: str, sources: Sequence[str]) -> str:
+    """The sentence with every mention of a cited source's name taken out (longest first)."""
+    text = normalize(text)
+    for source in sorted({normalize(s) for s in sources if s.strip()}, key=len, reverse=True):
+        text = text.replace(source, " ")
+    return text
+
+
 def grounding_problem(text: str, quotes: Sequence[str], sources: Sequence[str]) -> Problem | None:
-    """A name, number, date or time that is in no cited quote (in the same form)."""
-    missing = unsupported(text, [*quotes, *sources])
+    """A name, number, date or time that is in no cited quote (in the same form). A source's
+    name supports only itself: a headline cited as the source lends its words to nothing
+    else in the sentence."""
+    missing = unsupported(without_sources(text, sources), list(quotes))
     if missing:
         return Problem("unsupported", ", ".join(str(m) for m in missing) + " in no cited quote")
     quoted_times = set().union(*(times_in(normalize(q)) for q in quotes)) if quotes else set()
@@ -252,7 +262,7 @@ def grounding_problem(text: str, quotes: Sequence[str], sources: Sequence[str]) 
 def off_topic(text: str, quotes: Sequence[str], sources: Sequence[str] = ()) -> Problem | None:
     """A sentence most of whose content words are in no cited quote says something else
     (a small model writing one group's point under another group's id)."""
-    own = term_set(text) - term_set(" ".join(sources))
+    own = term_set(without_sources(text, sources))
     if len(own) < MIN_TERMS_ON_TOPIC:
         return None
     quoted = term_set(" ".join(quotes))

@@ -142,3 +142,14 @@ def test_an_opening_it_refers_back_unless_it_is_the_empty_subject():
 
 def test_a_capitalised_opener_is_not_a_referent():
     assert not stands_alone("Unlike every rival, he has a large base of supporters.")
+
+
+def test_a_headline_cited_as_source_supports_no_other_words():
+    # A dev-story draft (NeuS dev 008): the model took "Supreme Court" and "upheld" from the
+    # cited article's headline into a claim whose quote has neither.
+    title = "\u201cSupreme Court ruling in California upholds\u2026\u201d"
+    quote = "California lawmakers in 2015 required pregnancy centers to disclose if unlicensed."
+    draft = f"The Supreme Court upheld a California law on pregnancy centers, according to {title}."
+    assert "unsupported" in [p.kind for p in sentence_problems(draft, [quote], [title])]
+    fine = f"California required pregnancy centers to disclose if unlicensed, according to {title}."
+    assert sentence_problems(fine, [quote], [title]) == []
