@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import Field, create_model
 
 from pipeline.checks import Problem, loaded_words, sentence_problems
+from pipeline.compress import compressed
 from pipeline.grounding import has_attribution, is_boilerplate, names_in, normalize, unsupported
 from pipeline.schema import (
     Article,
@@ -40,6 +41,8 @@ from pipeline.stages.select import (
 from pipeline.text import term_set, word_list
 
 MAX_NAMED = 3
+# A count of cited outlets is spelled out: a digit there would read as one of the story's figures.
+_COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 MAX_NAMED_WORDS = 8  # words of source names in one attribution
 MAX_VERBATIM_TRIES = 8  # best claims tried as the fallback: a 200-outlet group is not tried whole
 MAX_TITLE_WORDS = 7  # an article cited by its headline: enough words to know it by
@@ -105,7 +108,8 @@ def names(article_ids: list[int], articles: dict[int, Article]) -> str:
         shown += 1
     if shown < len(listed):
         others = len(listed) - shown
-        return f"{', '.join(listed[:shown])} and {others} other outlet{'s' if others > 1 else ''}"
+        count = _COUNT_WORDS[others] if others < len(_COUNT_WORDS) else str(others)
+        return f"{', '.join(listed[:shown])} and {count} other outlet{'s' if others > 1 else ''}"
     if len(listed) > 1:
         return f"{', '.join(listed[:-1])} and {listed[-1]}"
     return listed[0] if listed else "the sources"
@@ -138,8 +142,11 @@ def _speakers(pick: Pick) -> list[str]:
         who = (claim.attributed_to or "").strip()
         if not who or len(who.split()) > MAX_SPEAKER_WORDS or not names_in(who):
             continue
-        if names_in(who) & names_in(claim.quote):  # "Dmitry Peskov" for "Peskov said"
+        if who in claim.quote:
             found.append(who)
+        elif names_in(who) & names_in(claim.quote):  # "Peskov" for "Dmitry Peskov": only
+            words = [w for w in who.split() if names_in(w) & names_in(claim.quote)]
+            found.append(" ".join(words))  # the name as the cited quote writes it
     return list(dict.fromkeys(found))
 
 
@@ -152,7 +159,8 @@ def attribute(text: str, who: str) -> str:
     if text.endswith((".", "!", "?")) and not _QUOTE_END.search(text):
         return f"{text[:-1]}, according to {who}{text[-1]}"
     first, _, rest = text.partition(" ")
-    if first.isalpha() and first[1:].islower() and first != "I" and not names_in(first):
+    word = first.replace("'", "").replace("\u2019", "")
+    if word.isalpha() and word[1:].islower() and first != "I" and not names_in(first):
         first = first.lower()
     return f"According to {who}, {first} {rest}".rstrip()
 
@@ -187,9 +195,10 @@ def _attributed(
 
 
 def _credits_someone(text: str, sources: list[str]) -> bool:
-    """Whether the sentence already says who claims it: a reporting verb, a source named in
-    full, or a speaker named by surname ("Peskov added: ...")."""
-    if has_attribution(text, sources):
+    """Whether the sentence already says who claims it: a reporting verb, or a speaker named
+    with a speech verb ("Peskov added: ..."). A source merely mentioned ("the Kremlin chief")
+    credits no one."""
+    if has_attribution(text):
         return True
     named = names_in(text)
     speaks = {t.strip(",.:;").lower() for t in text.split()} & word_list("speech_verbs")
@@ -299,13 +308,15 @@ def _state(
     passes; None when nothing does."""
     rejected = 0
     for draft in drafts:
-        attempt = _try(draft, pick, articles)
-        if not attempt.problems and not any(repeats(term_set(attempt.text), s) for s in said):
-            return attempt, rejected
+        for candidate in [c for c in (compressed(clean(draft)), draft) if c]:
+            attempt = _try(candidate, pick, articles)
+            if not attempt.problems and not any(repeats(term_set(attempt.text), s) for s in said):
+                return attempt, rejected
         rejected += 1
     loaded: list[tuple[Claim, str]] = []
     for claim in pick.claims[:MAX_VERBATIM_TRIES]:
-        for candidate in dict.fromkeys([claim.quote, claim.text]):
+        shorter = [c for c in (compressed(claim.quote),) if c]
+        for candidate in dict.fromkeys([*shorter, claim.quote, claim.text]):
             attempt = _try(candidate, pick, articles)
             if any(repeats(term_set(attempt.text), s) for s in said):
                 continue

@@ -3,8 +3,9 @@
 from stage_helpers import article, claim, context
 
 from pipeline.schema import ClaimKind
-from pipeline.stages.brief import write_briefing
+from pipeline.stages.brief import _speakers, write_briefing
 from pipeline.stages.merge import build_groups
+from pipeline.stages.select import select_groups
 
 ARTICLES = [
     article(1, ["x"], outlet="Kyiv Independent"),
@@ -228,4 +229,30 @@ def test_headlines_in_an_attribution_are_few():
         for i in (3, 4)
     }
     arts = {1: article(1, ["w"], outlet="The Kyiv Independent"), **titled}
-    assert names([3, 1, 4], arts) == "The Kyiv Independent and 2 other outlets"
+    assert names([3, 1, 4], arts) == "The Kyiv Independent and two other outlets"
+
+
+def test_a_speaker_is_named_as_the_cited_quote_writes_them():
+    from pipeline.stages.brief import attribute
+
+    quote = claim("1.1", '"Absolutely," Peskov said.', kind=ClaimKind.STATEMENT, by="Dmitry Peskov")
+    groups = build_groups([quote], [["1.1"]])
+    pick = select_groups(groups, [quote], ARTICLES)[0]
+    assert _speakers(pick) == ["Peskov"]
+    assert attribute("There's a reason for it: \u201cnone.\u201d", "CNN").startswith(
+        "According to CNN, there's"
+    )
+
+
+def test_a_source_merely_mentioned_does_not_attribute_the_claim():
+    rumour = claim(
+        "1.1",
+        "Lavrov appears to have fallen out of favor with the Kremlin chief after the call.",
+        kind=ClaimKind.STATEMENT,
+        by="Kremlin",
+    )
+    other = claim("2.1", "Lavrov fell out of favor with the Kremlin chief after the call.")
+    groups = build_groups([rumour, other], [["1.1", "2.1"]])
+    ctx, _ = context("write_briefing", {"title": "Lavrov and Putin", "sentences": []})
+    text = write_briefing(groups, [rumour, other], ARTICLES, ctx).briefing.sentences[0].text
+    assert "according to Kyiv Independent and The Independent" in text
