@@ -22,7 +22,7 @@ from pipeline.schema import Article, Claim, ClaimGroup, ClaimKind, Section
 from pipeline.similarity import TfidfVectors
 from pipeline.text import content_terms, term_set
 
-WORD_BUDGET = 230
+WORD_BUDGET = 250
 OVERSELECT = 1.1  # ask for a little more than fits, trim after writing
 # The model shortens each group to at most 20 words, and about half its sentences pass the
 # checks (the rest fall back to the verbatim claim, ~35 words): plan for ~26 a group, so the
