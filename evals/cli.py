@@ -10,6 +10,8 @@ default the seed stories. Exit codes: 0 ok · 1 a threshold is missed or a fact 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shlex
 import sys
 import tempfile
@@ -382,6 +384,9 @@ def check_article_numbers(story: Story) -> None:
         raise FactsError(f"{story.folder / 'facts.yaml'}: article number(s) {bad} outside 1..{n}")
 
 
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE
+
+
 def main(argv: Sequence[str] | None = None, *, runner: Runner | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -401,6 +406,12 @@ def main(argv: Sequence[str] | None = None, *, runner: Runner | None = None) -> 
     except (harness.EvalError, FactsError, DatasetError, PipelineError) as exc:
         print(f"evals: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `python -m evals | head`: the reader has gone. Exit as a Unix tool cut off by
+        # SIGPIPE does (141, no message), never 0: the gate was not decided.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE_CLOSED
     except OSError as exc:
         print(
             f"evals: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),

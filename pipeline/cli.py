@@ -191,7 +191,13 @@ def _input_folder(args: argparse.Namespace, settings: Settings) -> tuple[Path, l
     if args.urls is not None:
         urls += read_url_list(args.urls)
     say = None if settings.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    fetched = fetch_articles(urls, settings.cache_dir, progress=say)
+    fetched = fetch_articles(
+        urls,
+        settings.cache_dir,
+        progress=say,
+        use_cache=settings.use_cache,
+        refresh=settings.refresh,
+    )
     return fetched.folder, fetched.warnings
 
 

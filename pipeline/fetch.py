@@ -14,11 +14,14 @@ page holding the outlet (the page's `og:site_name`, else its host), title, date 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
 import os
 import re
+import shutil
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -103,21 +106,25 @@ def fetch_articles(
     max_bytes: int = MAX_BYTES,
     min_words: int = MIN_WORDS,
     progress: Progress | None = None,
+    use_cache: bool = True,
+    refresh: bool = False,
 ) -> FetchResult:
     """Fetch (or read from the cache) every page and write the usable ones into one folder.
 
+    `use_cache=False` (`--no-cache`) neither reads nor keeps pages: they go to a temporary
+    folder removed at exit. `refresh` fetches again and replaces the cached copy.
     Raises `InputError` only when no page is usable; each other failure is a warning line.
     """
     wanted = list(dict.fromkeys(u.strip() for u in urls if u.strip()))
     if not wanted:
         raise InputError("no URLs given")
-    store = pages_dir(cache_dir)
+    store = pages_dir(cache_dir) if use_cache else _scratch_store()
     pages: list[Page] = []
     warnings: list[str] = []
     cached = 0
     for url in wanted:
         try:
-            page = _cached(store, url)
+            page = None if refresh else _cached(store, url)
             hit = page is not None
             if page is None:
                 page = fetch_page(url, timeout=timeout, max_bytes=max_bytes)
@@ -136,6 +143,13 @@ def fetch_articles(
         raise InputError(f"no usable pages: {reasons}")
     folder = _write_folder(store, wanted, pages)
     return FetchResult(folder=folder, pages=len(pages), from_cache=cached, warnings=warnings)
+
+
+def _scratch_store() -> Path:
+    """A pages folder for one run that keeps nothing: removed when the process exits."""
+    folder = Path(tempfile.mkdtemp(prefix="pipeline-pages-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def fetch_page(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES) -> Page:

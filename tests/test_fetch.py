@@ -12,7 +12,7 @@ from page_server import PAGES, PageServer
 
 from pipeline.cli import main
 from pipeline.errors import InputError
-from pipeline.fetch import fetch_articles, page_metadata, read_url_list
+from pipeline.fetch import fetch_articles, page_metadata, pages_dir, read_url_list
 from pipeline.sources import html_metadata, load_articles
 
 MOCK = ["--base-url", "mock://", "--model", "mock", "-q"]
@@ -71,6 +71,15 @@ def test_each_page_is_fetched_once_and_reruns_work_offline(pages: PageServer, ca
         "Harbour Planet",
         "alder-gazette.example",
     ]
+
+
+def test_no_cache_keeps_no_page_and_refresh_fetches_again(pages: PageServer, cache: Path) -> None:
+    url = f"{pages.url}/planet.html"
+    fresh = fetch_articles([url], cache, use_cache=False)
+    assert fresh.from_cache == 0 and not pages_dir(cache).exists()
+    fetch_articles([url], cache)
+    again = fetch_articles([url], cache, refresh=True)
+    assert again.from_cache == 0 and pages.hits["/planet.html"] == 3
 
 
 @pytest.mark.parametrize(

@@ -345,3 +345,18 @@ def test_ctrl_c_is_one_line_and_exit_130(
     err = capsys.readouterr().err
     assert err.startswith("evals: interrupted") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_a_reader_that_goes_away_is_exit_141_without_a_message(files: dict[str, Path]) -> None:
+    import subprocess
+
+    argv = [sys.executable, "-m", "evals", str(SEED), "--graph", str(files["good"]),
+            "--no-thresholds", "--out", str(files["out"])]  # fmt: skip
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=SEED.parents[1]
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # `| head -0`: nobody reads the tables
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "Broken pipe" not in err
