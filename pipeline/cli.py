@@ -310,6 +310,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
 def _merge_caches(cache_dir: Path, sources: list[Path]) -> int:
     """Every source is opened (a folder that is not a cache refused) before anything is copied
     or the destination is even created."""
+    from pipeline.fetch import merge_pages
     from pipeline.llm.cache import CacheSource, MergeCounts, ResponseCache
 
     opened: list[CacheSource] = []
@@ -323,9 +324,10 @@ def _merge_caches(cache_dir: Path, sources: list[Path]) -> int:
     finally:
         for source in opened:
             source.close()
+    pages = sum(merge_pages(directory, cache_dir) for directory in sources)
     print(
         f"merged {len(opened)} cache(s) into {cache_dir}: {total.copied} copied, "
-        f"{total.present} already present, {total.unreadable} unreadable"
+        f"{total.present} already present, {total.unreadable} unreadable; {pages} fetched pages"
     )
     return 0
 

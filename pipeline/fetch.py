@@ -264,6 +264,26 @@ def _cached(store: Path, url: str) -> Page | None:
     return Page(url=url, final_url=str(info.get("final_url") or url), html=html)
 
 
+def merge_pages(source_cache: Path, cache_dir: Path) -> int:
+    """Copy the fetched pages of another cache folder (a Ray worker's) that this one lacks;
+    a page without a valid record, or filed under another URL's key, is left out. Returns
+    the number of pages copied."""
+    source = pages_dir(source_cache)
+    copied = 0
+    for record in sorted(source.glob("*.json")) if source.is_dir() else []:
+        try:
+            url = json.loads(record.read_text(encoding="utf-8")).get("url")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if not isinstance(url, str) or record.stem != _key(url):
+            continue
+        page = _cached(source, url)
+        if page is not None and _cached(pages_dir(cache_dir), url) is None:
+            _store(pages_dir(cache_dir), page)
+            copied += 1
+    return copied
+
+
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -171,7 +171,8 @@ def test_cache_merge_copies_other_caches_into_the_current_one(
     assert main(["cache", "merge", str(one), str(two)]) == 0
     [line] = capsys.readouterr().out.splitlines()
     assert line == (
-        f"merged 2 cache(s) into {tmp_path / 'cache'}: 3 copied, 1 already present, 1 unreadable"
+        f"merged 2 cache(s) into {tmp_path / 'cache'}: 3 copied, 1 already present, "
+        "1 unreadable; 0 fetched pages"
     )
     assert main(["cache", "stats"]) == 0
     assert "entries: 3" in capsys.readouterr().out

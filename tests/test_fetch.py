@@ -197,3 +197,18 @@ def test_cli_one_line_errors(
     )
     assert main(["brief", *MOCK]) == 1
     assert "give one folder of articles, or page URLs" in capsys.readouterr().err
+
+
+def test_cache_merge_copies_the_fetched_pages_a_cache_lacks(
+    pages: PageServer, tmp_path: Path
+) -> None:
+    from pipeline.fetch import merge_pages
+
+    worker, here = tmp_path / "worker", tmp_path / "here"
+    url = f"{pages.url}/planet.html"
+    fetch_articles([url], worker)
+    (pages_dir(worker) / "stray.json").write_text('{"url": "http://elsewhere/"}')
+    assert merge_pages(worker, here) == 1
+    assert merge_pages(worker, here) == 0  # already there
+    pages.close()
+    assert fetch_articles([url], here).from_cache == 1  # offline, from the merged copy
