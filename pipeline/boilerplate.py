@@ -849,7 +849,7 @@ INLINE_RULES: tuple[Rule, ...] = (
     Rule(
         "photo-caption",
         _r(rf"\b(?:photo(?:graph)?|image|picture|pictured|credit)s?\s*:.{{0,300}}?(?:{CREDIT}|$)"),
-        '"Photo: Russian Foreign Minister Sergey Lavrov (Getty Images)".',
+        '"Photo: The minister arrives for talks (Getty Images)".',
     ),
     Rule(
         "date-prefix",

@@ -38,7 +38,7 @@ from pipeline.stages.select import (
     repeats,
     select_groups,
 )
-from pipeline.text import term_set, word_list
+from pipeline.text import overlap, term_set, word_list
 
 MAX_NAMED = 3
 # A count of cited outlets is spelled out: a digit there would read as one of the story's figures.
@@ -369,11 +369,7 @@ def _shared_headline(articles: list[Article]) -> str | None:
     terms = [term_set(t) for t in titles]
 
     def shared(i: int) -> float:
-        return sum(
-            len(terms[i] & terms[j]) / max(1, len(terms[i] | terms[j]))
-            for j in range(len(titles))
-            if j != i
-        )
+        return sum(overlap(terms[i], terms[j]) for j in range(len(titles)) if j != i)
 
     fit = [i for i, t in enumerate(titles) if len(t) >= 3 and not _unfit_title(t)]
     if len(titles) < 2 or not fit:

@@ -30,7 +30,7 @@ from pipeline.schema import (
 )
 from pipeline.similarity import TfidfVectors
 from pipeline.stages.common import StageContext, defang
-from pipeline.text import content_terms, stem, word_list
+from pipeline.text import content_terms, overlap, stem, word_list
 
 GROUP_THRESHOLD = 0.28
 # With a sentence encoder: half meaning, half shared rare words (numbers and names keep two
@@ -314,8 +314,7 @@ def _same_event(a: Claim, b: Claim) -> bool:
     terms_b, names_b = _date_context(b.quote)
     if not names_a & names_b:
         return False
-    jaccard = len(terms_a & terms_b) / max(1, len(terms_a | terms_b))
-    return jaccard >= SENTENCE_CONFLICT_CONTEXT
+    return overlap(terms_a, terms_b) >= SENTENCE_CONFLICT_CONTEXT
 
 
 def sentence_date_conflicts(

@@ -20,7 +20,7 @@ from pipeline.checks import loaded_words, stands_alone
 from pipeline.grounding import names_in, numbers_in
 from pipeline.schema import Article, Claim, ClaimGroup, ClaimKind, Section
 from pipeline.similarity import TfidfVectors
-from pipeline.text import content_terms, term_set
+from pipeline.text import content_terms, overlap, term_set
 
 WORD_BUDGET = 250
 OVERSELECT = 1.1  # ask for a little more than fits, trim after writing
@@ -59,7 +59,7 @@ class Pick:
 
 def repeats(words: set[str], earlier: set[str]) -> bool:
     """Mostly the same words, or (for a sentence of some length) nearly all already said."""
-    if len(words & earlier) / max(1, len(words | earlier)) >= REPEAT_OVERLAP:
+    if overlap(words, earlier) >= REPEAT_OVERLAP:
         return True
     small = min(len(words), len(earlier))
     return small >= MIN_TERMS_TO_COMPARE and len(words & earlier) / small >= REPEAT_CONTAINED
@@ -137,11 +137,7 @@ def best_claims(members: list[Claim], kind: ClaimKind | None = None) -> list[Cla
 
     def shared(claim: Claim) -> float:
         mine = terms[claim.id]
-        return sum(
-            len(mine & terms[o.id]) / max(1, len(mine | terms[o.id]))
-            for o in members
-            if o.id != claim.id
-        )
+        return sum(overlap(mine, terms[o.id]) for o in members if o.id != claim.id)
 
     def key(claim: Claim) -> tuple[int, int, int, int, float, str]:
         alone = stands_alone(claim.quote)

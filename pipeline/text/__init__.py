@@ -7,11 +7,12 @@ sentence checks); doing both with the same tokenizer and word lists keeps "the s
 """
 
 from pipeline.text.numbers import number_words_to_digits, times_in
-from pipeline.text.words import content_terms, stem, term_set, tokens, word_list
+from pipeline.text.words import content_terms, overlap, stem, term_set, tokens, word_list
 
 __all__ = [
     "content_terms",
     "number_words_to_digits",
+    "overlap",
     "stem",
     "term_set",
     "times_in",

@@ -53,3 +53,8 @@ def content_terms(text: str) -> Counter[str]:
 def term_set(text: str) -> set[str]:
     """The distinct content-word stems of `text` (for overlap and repeat tests)."""
     return set(content_terms(text))
+
+
+def overlap(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
+    """Jaccard overlap of two term sets: how far two texts say the same thing in words."""
+    return len(a & b) / max(1, len(a | b))

@@ -16,3 +16,10 @@ def test_word_lists_are_data_files_with_comments_skipped():
     stop = word_list("stopwords")
     assert {"the", "according"} <= stop and "#" not in "".join(stop)
     assert "source:" not in stop and "Source:" not in stop
+
+
+def test_overlap_is_the_jaccard_share_of_terms():
+    from pipeline.text import overlap
+
+    assert overlap({"a", "b"}, {"b", "c"}) == 1 / 3
+    assert overlap(set(), set()) == 0.0
