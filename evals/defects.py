@@ -91,8 +91,12 @@ def fragment(sentence: str) -> str:
     rest = body(sentence)
     if len(tx.content_words(rest)) < MIN_CONTENT_WORDS:
         return f"only {rest!r} after the attribution"
-    last = tx.words(clean)[-1].lower() if tx.words(clean) else ""
+    words = [w.lower() for w in tx.words(clean)]
+    last = words[-1] if words else ""
     if last in word_lists()["cut_endings"]:
+        return f"ends on {last!r}"
+    lists = word_lists()
+    if last in lists["be_endings"] and not set(words[-6:-1]) & set(lists["be_may_end_after"]):
         return f"ends on {last!r}"
     if not re.search(r"[.!?]['\")\]]*$", clean):
         return "no closing punctuation"

@@ -69,6 +69,20 @@ def unquoted(text: str) -> str:
     return _QUOTED.sub(" ", normalize(text))
 
 
+# Single quotation marks: opening before a word, closing after one (an apostrophe sits inside
+# a word). A sentence ending .' with more closing marks than opening ones has a stray mark.
+_OPEN_SINGLE = re.compile(r"(?<![\w.,!?])['\u2018](?=\w)")
+_CLOSE_SINGLE = re.compile(r"(?<=[\w.,!?])['\u2019](?!\w)")
+_STRAY_SINGLE_END = re.compile(r"[.!?]['\u2019]$")
+_BE = {"is", "are", "was", "were", "be", "been", "being"}
+_BE_MAY_END_AFTER = {"what", "where", "who", "whoever", "how", "when", "wherever", "as", "than"}
+
+
+def _ends_after_wh(words: list[str]) -> bool:
+    """ "... where it was." is a whole sentence: a form of "be" may end one after a wh-word."""
+    return words[-1].lower() in _BE and any(w.lower() in _BE_MAY_END_AFTER for w in words[-6:-1])
+
+
 def fragment(text: str) -> Problem | None:
     """A cut, unfinished or glued sentence."""
     text = normalize(text)
@@ -84,10 +98,14 @@ def fragment(text: str) -> Problem | None:
         return Problem("fragment", "no closing punctuation")
     if re.search(r"[:;,]\W*$", text[:-1]):
         return Problem("fragment", "stops where the sentence goes on")
-    if words[-1].lower() in word_list("dangling_endings"):
+    if words[-1].lower() in word_list("dangling_endings") and not _ends_after_wh(words):
         return Problem("fragment", f'ends on "{words[-1]}"')
     if text.count('"') % 2 or text.count("\u201c") != text.count("\u201d"):
         return Problem("fragment", "a quotation mark is not closed")
+    if _STRAY_SINGLE_END.search(text) and len(_OPEN_SINGLE.findall(text)) < len(
+        _CLOSE_SINGLE.findall(text)
+    ):
+        return Problem("fragment", "a closing quotation mark that nothing opened")
     if _DOUBLED.search(unquoted(text)):
         return Problem("fragment", "doubled punctuation (\u201c,,\u201d or \u201c, .\u201d)")
     if _CUT_INITIAL.search(text):
@@ -108,18 +126,28 @@ def _headline(text: str) -> Problem | None:
     return None
 
 
+_SHELL_CONTENT = {"that", "to", "of", "by"}
+
+
 def dangling_reference(text: str) -> Problem | None:
     """An opening that points to a sentence the reader has not seen: "This/That/These/Those"
     (not "This week"), or "The/Such" before a shell noun ("The statement follows ...", "The
     move comes after ...")."""
     own = _LEAD_ATTRIBUTION.sub("", normalize(text)).lstrip("\"'\u201c\u00ab(")
-    words = [w.lower() for w in re.findall(r"[A-Za-z]+", own)[:2]]
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", own)[:3]]
     if not words:
         return None
     following = words[1] if len(words) > 1 else ""
+    third = words[2] if len(words) > 2 else ""
     if words[0] in _DEMONSTRATIVES and following not in word_list("time_nouns"):
         return Problem("pronoun", f'opens with "{words[0]}", pointing to an earlier sentence')
-    if words[0] in {"the", "such"} and following in word_list("shell_nouns"):
+    # A shell noun with its content right after it ("The claim that ...", "The decision to
+    # ...", "The report by ...") says what it is about (Schmid's N-that / N-to pattern).
+    if (
+        words[0] in {"the", "such"}
+        and following in word_list("shell_nouns")
+        and third not in _SHELL_CONTENT
+    ):
         return Problem("pronoun", f'opens with "{words[0]} {following}", which names nothing')
     if words[0] in {"it", "its"} and not _empty_it(own):
         return Problem("pronoun", 'opens with "it", pointing to an earlier sentence')
@@ -192,7 +220,7 @@ def empty_attribution(text: str) -> Problem | None:
     return None
 
 
-def _credited(text: str) -> str:
+def credited(text: str) -> str:
     """The words that say who speaks: "according to X" and the words just before a
     reporting verb ("X said", "with X confirming")."""
     text = _QUOTED.sub(" quotation, ", normalize(text))
@@ -211,11 +239,11 @@ def _credited(text: str) -> str:
 
 def misattribution(text: str, quotes: Sequence[str], sources: Sequence[str]) -> Problem | None:
     """The sentence credits a party that neither the quotes credit nor is a cited source."""
-    credited = _credited(text)
-    if not credited.strip():
+    speaking = credited(text)
+    if not speaking.strip():
         return None
-    allowed = [*sources, *(_credited(q) for q in quotes)]
-    wrong = [m for m in unsupported(credited, allowed) if m.kind == "name"]
+    allowed = [*sources, *(credited(q) for q in quotes)]
+    wrong = [m for m in unsupported(speaking, allowed) if m.kind == "name"]
     if wrong:
         return Problem("misattribution", f"credits {wrong[0].value}, whom no quote credits")
     return None

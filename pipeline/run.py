@@ -22,11 +22,12 @@ from pipeline.llm.limits import EndpointGate, GatedBackend
 from pipeline.prompts import check_prompt_set, load_prompt_set
 from pipeline.salience import rank_sentences
 from pipeline.schema import Article, Claim, ClaimGraph, GroundingReport, RunReport, StageReport
+from pipeline.similarity import Encode
 from pipeline.sources import load_articles
 from pipeline.stages.brief import write_briefing
 from pipeline.stages.common import StageContext, StructuredClient
 from pipeline.stages.extract import ExtractResult, extract_claims
-from pipeline.stages.merge import Encode, merge_claims
+from pipeline.stages.merge import merge_claims
 
 Progress = Callable[[str], None]
 _LOADING = threading.Lock()
@@ -275,7 +276,7 @@ def run_brief(
 
         ctx = StageContext(prompts["write_briefing"], client, asked)
         with _stage(report, "brief", ctx):
-            brief = write_briefing(merged.groups, claims, articles, ctx)
+            brief = write_briefing(merged.groups, claims, articles, ctx, encode=encode)
         grounding.sentences_written = brief.written
         grounding.sentences_regenerated = brief.regenerated
         grounding.sentences_dropped = brief.dropped

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Generic, TypeVar
 
+import numpy as np
+from numpy.typing import NDArray
+
 K = TypeVar("K", bound=Hashable)
+
+# A sentence encoder: one unit vector per text (rows), so cosine similarity is a dot product.
+Encode = Callable[[Sequence[str]], NDArray[np.float64]]
 
 
 class TfidfVectors(Generic[K]):

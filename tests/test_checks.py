@@ -109,6 +109,26 @@ def test_an_opening_that_points_back_has_no_referent():
     # a demonstrative that dates the sentence, and a shell noun later on, are fine
     assert stands_alone("This week, the Senate voted to pass the bill.")
     assert stands_alone("Peskov said the statement was false.")
+    # a shell noun followed by its content names what it is about
+    assert stands_alone("The notion that Putin was unhappy with Lavrov surfaced last month.")
+    assert stands_alone("The decision to cancel the summit was made on Tuesday.")
+    assert not stands_alone("The claim surfaced after the summit was cancelled.")
+
+
+def test_a_sentence_cut_after_a_form_of_be_is_a_fragment():
+    # a model draft of the seed story (2026-11-24) stopped at its token limit here
+    cut = "CNN reported that a meeting between Rubio and Lavrov was."
+    assert [p.kind for p in sentence_problems(cut, [cut])] == ["fragment"]
+    whole = "Officials did not say where the meeting was."
+    assert sentence_problems(whole, [whole]) == []
+
+
+def test_a_stray_closing_single_quote_is_a_fragment():
+    stray = "The Kremlin had to refute claims that Lavrov has 'fallen out of favor' with Putin.'"
+    assert [p.kind for p in sentence_problems(stray, [stray])] == ["fragment"]
+    whole = "Peskov said: 'Lavrov is working as foreign minister.'"
+    assert sentence_problems(whole, [whole]) == []
+    assert stands_alone("The officials' statement was issued on Friday by the ministry.")
 
 
 def test_doubled_punctuation_is_a_fragment():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import Field, create_model
 
-from pipeline.checks import Problem, loaded_words, sentence_problems
+from pipeline.checks import Problem, credited, loaded_words, sentence_problems
 from pipeline.compress import compressed
 from pipeline.grounding import has_attribution, is_boilerplate, names_in, normalize, unsupported
 from pipeline.schema import (
@@ -29,14 +29,17 @@ from pipeline.schema import (
     ClaimKind,
     WrittenSentence,
 )
+from pipeline.similarity import Encode
 from pipeline.stages.common import StageContext, defang
 from pipeline.stages.select import (
     SECTION_ORDER,
     WORD_BUDGET,
     Pick,
+    claim_position,
     needs_attribution,
     repeats,
     select_groups,
+    states_values_only,
 )
 from pipeline.text import overlap, term_set, word_list
 
@@ -136,17 +139,22 @@ def clean(text: str) -> str:
 
 def _speakers(pick: Pick) -> list[str]:
     """People or bodies the group's claims are credited to: a short name that the claim's own
-    quote contains. A small model's speaker field often holds a phrase or the wrong person."""
+    quote credits ("Peskov said", "according to the ministry"). A small model's speaker field
+    often holds a phrase or the wrong person: a letter's addressee, a programme, a name the
+    quote only mentions."""
     found = []
     for claim in pick.claims:
         who = (claim.attributed_to or "").strip()
         if not who or len(who.split()) > MAX_SPEAKER_WORDS or not names_in(who):
             continue
+        speaking = names_in(credited(claim.quote))
+        if not names_in(who) & speaking:
+            continue
         if who in claim.quote:
             found.append(who)
-        elif names_in(who) & names_in(claim.quote):  # "Peskov" for "Dmitry Peskov": only
-            words = [w for w in who.split() if names_in(w) & names_in(claim.quote)]
-            found.append(" ".join(words))  # the name as the cited quote writes it
+        else:  # "Peskov" for "Dmitry Peskov": only the name as the cited quote writes it
+            words = [w for w in who.split() if names_in(w) & speaking]
+            found.append(" ".join(words))
     return list(dict.fromkeys(found))
 
 
@@ -252,12 +260,6 @@ def conflict_sentence(group: ClaimGroup, articles: dict[int, Article]) -> list[B
     return out
 
 
-def _self_contained(group: ClaimGroup) -> bool:
-    """Conflicts that name what they are about ("age of Lavrov") need no sentence before
-    them; a date or a count needs the event it belongs to."""
-    return all(c.what.startswith("age of") for c in group.conflicts)
-
-
 def _output_type(picks: int) -> type[BriefOutput]:
     """BriefOutput asking for one sentence per pick: small models otherwise stop after two.
 
@@ -333,6 +335,43 @@ def _state(
     return None, rejected
 
 
+def _in_source_sequence(
+    stated: list[tuple[Pick, BriefingSentence]], articles: dict[int, Article]
+) -> list[tuple[Pick, BriefingSentence]]:
+    """Selection order, except that a group an outlet states in the sentence right after
+    another stated group's follows it here too ("X lost the post." then "It will be led by
+    Y."): the second often leans on the first. A sentence only ever moves down and what
+    most outlets carry never moves, so the lead stays first and nothing rises above its
+    rank."""
+    units: list[list[tuple[Pick, BriefingSentence]]] = []
+    for item in stated:  # a group's sentence and its conflict sentences move together
+        if units and units[-1][0][0].group.id == item[0].group.id:
+            units[-1].append(item)
+        else:
+            units.append([item])
+
+    def places(unit: list[tuple[Pick, BriefingSentence]]) -> set[tuple[int, int]]:
+        return {
+            (c.article_id, claim_position(c, articles[c.article_id]))
+            for c in unit[0][0].claims
+            if c.article_id in articles
+        }
+
+    for unit in list(units[1:]):
+        if unit[0][0].tier == 0:
+            continue  # what most outlets carry is stated first, in rank order
+        after = places(unit)
+        start = units.index(unit)
+        for other in units[start + 1 :]:  # only ever later: nothing rises above its rank
+            if other[0][1].section != unit[0][1].section:
+                continue
+            if any((a, p + 1) in after for a, p in places(other)):
+                units.remove(unit)
+                units.insert(units.index(other) + 1, unit)
+                break
+    return [item for unit in units for item in unit]
+
+
 def quoted(text: str, article: Article) -> str:
     """An outlet's sentence as its own words: "X reported: “…”", inner quotation marks turned
     into single ones. Used when the sentence is sound but its wording is loaded: the briefing
@@ -383,10 +422,12 @@ def write_briefing(
     articles: list[Article],
     ctx: StageContext,
     budget: int = WORD_BUDGET,
+    encode: Encode | None = None,
 ) -> BriefResult:
-    """The briefing: the selected groups, each in one checked sentence, within `budget` words."""
+    """The briefing: the selected groups, each in one checked sentence, within `budget` words.
+    `encode` (a sentence encoder) lets selection see that two groups say the same thing."""
     by_article = {a.id: a for a in articles}
-    picks = select_groups(groups, claims, articles, budget)
+    picks = select_groups(groups, claims, articles, budget, encode=encode)
     result = BriefResult(briefing=Briefing(title="", sentences=[]))
     if not picks:
         result.briefing.title = _title("", claims, articles)
@@ -409,11 +450,14 @@ def write_briefing(
     stated: list[tuple[Pick, BriefingSentence]] = []
     said: list[set[str]] = []
     words = 0
+    full = False  # a group several outlets carry did not fit: only such groups may follow
     # Groups past the model's batch are stated verbatim if budget is left when drafts fail.
-    reserve = select_groups(groups, claims, articles, RESERVE_FACTOR * budget, MAX_RESERVE)
+    reserve = select_groups(
+        groups, claims, articles, RESERVE_FACTOR * budget, MAX_RESERVE, encode=encode
+    )
     for pick in [*picks, *reserve[len(picks) :]]:
         extra = conflict_sentence(pick.group, by_article)
-        if extra and _self_contained(pick.group):
+        if extra and states_values_only(pick.group):
             chosen, rejected = None, 0  # "Sources differ on the age of X: …" says it all
         else:
             chosen, rejected = _state(pick, drafts.get(pick.group.id, []), said, by_article)
@@ -423,9 +467,10 @@ def write_briefing(
         result.dropped += rejected
         size = sum(len(s.text.split()) for s in extra) + (len(chosen.text.split()) if chosen else 0)
         if stated and words + size > budget:
-            if pick.tier < 3:
-                break  # nothing after it may take the place of a group several outlets carry
+            full = full or pick.tier < 3
             continue
+        if full and pick.tier >= 3:
+            continue  # nothing single-source takes the place of a group several outlets carry
         words += size
         if chosen is not None:
             said.append(term_set(chosen.text))
@@ -440,6 +485,7 @@ def write_briefing(
             )
             stated.append((pick, briefed))
         stated += [(pick, s) for s in extra]
+    stated = _in_source_sequence(stated, by_article)
     ordered = sorted(stated, key=lambda ps: SECTION_ORDER.index(ps[1].section))
     result.briefing = Briefing(
         title=_title(output.title, claims, articles),

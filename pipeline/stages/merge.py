@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +27,7 @@ from pipeline.schema import (
     GroupStatus,
     MergeOutput,
 )
-from pipeline.similarity import TfidfVectors
+from pipeline.similarity import Encode, TfidfVectors
 from pipeline.stages.common import StageContext, defang
 from pipeline.text import content_terms, overlap, stem, word_list
 
@@ -37,7 +36,6 @@ GROUP_THRESHOLD = 0.28
 # claims about different parts of one story apart, since all of them are "about" the story).
 MEANING_WEIGHT = 0.5
 MEANING_GROUP_THRESHOLD = 0.40
-Encode = Callable[[Sequence[str]], NDArray[np.float64]]
 SENTENCE_CONFLICT_THRESHOLD = 0.15
 SENTENCE_CONFLICT_CONTEXT = 0.12
 _MONTH_WORDS = {

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.checks import loaded_words, stands_alone
 from pipeline.grounding import names_in, numbers_in
 from pipeline.schema import Article, Claim, ClaimGroup, ClaimKind, Section
-from pipeline.similarity import TfidfVectors
+from pipeline.similarity import Encode, TfidfVectors
 from pipeline.text import content_terms, overlap, term_set
 
 WORD_BUDGET = 250
@@ -38,6 +39,7 @@ QUOTED_PENALTY = 0.5
 _QUOTE_MARKS = ('"', "\u201c", "\u00ab", "'", "\u2018")
 CORE_NAME_WEIGHT = 0.1
 NUMBER_WEIGHT = 0.05
+RELEVANCE_SHARE = 0.5  # MMR's lambda: score and novelty weigh the same
 REPEAT_OVERLAP = 0.6
 REPEAT_CONTAINED = 0.7
 MIN_TERMS_TO_COMPARE = 5
@@ -79,7 +81,7 @@ def needs_attribution(group: ClaimGroup, claims: list[Claim]) -> bool:
     return any(c.kind in ATTRIBUTED_KINDS for c in claims)
 
 
-def _position(claim: Claim, article: Article) -> int:
+def claim_position(claim: Claim, article: Article) -> int:
     """Index of the article sentence the claim rests on (0 = the lead)."""
     starts = [start for start, _ in article.sentences]
     return max(0, bisect_right(starts, claim.span[0]) - 1)
@@ -90,22 +92,80 @@ def _lead(members: list[Claim], articles: dict[int, Article]) -> float:
     earliest: dict[int, int] = {}
     for claim in members:
         if claim.article_id in articles:
-            pos = _position(claim, articles[claim.article_id])
+            pos = claim_position(claim, articles[claim.article_id])
             earliest[claim.article_id] = min(pos, earliest.get(claim.article_id, pos))
     return sum(1 / (1 + pos / 2) for pos in earliest.values())
 
 
-def _centrality(groups: list[ClaimGroup], members: dict[str, list[Claim]]) -> dict[str, float]:
+def states_values_only(group: ClaimGroup) -> bool:
+    """A conflict that names what it is about ("age of Lavrov"): the briefing states only the
+    values and who gives them, not the sentences they were found in. A date or a count needs
+    the event it belongs to, so those groups are stated whole."""
+    return bool(group.conflicts) and all(c.what.startswith("age of") for c in group.conflicts)
+
+
+def _stated_text(group: ClaimGroup, members: list[Claim]) -> str:
+    """What the briefing will say of the group: its claims, or only its statement when the
+    sentence states nothing but conflicting values."""
+    if states_values_only(group):
+        return group.statement
+    return " ".join([group.statement, *(c.text for c in members)])
+
+
+def _vectors(groups: list[ClaimGroup], members: dict[str, list[Claim]]) -> TfidfVectors[str]:
+    return TfidfVectors({g.id: content_terms(_stated_text(g, members[g.id])) for g in groups})
+
+
+def _centrality(vectors: TfidfVectors[str]) -> dict[str, float]:
     """How much a group shares with the rest of the story (TF-IDF, summed over the other
     groups), scaled to 0..1: main facts recur across every outlet's claims, colour does not."""
-    texts = {
-        g.id: content_terms(" ".join([g.statement, *(c.text for c in members[g.id])]))
-        for g in groups
-    }
-    vectors = TfidfVectors(texts)
-    raw = {g: sum(vectors.sim(g, o) for o in texts if o != g) for g in texts}
+    keys = list(vectors.vectors)
+    raw = {g: sum(vectors.sim(g, o) for o in keys if o != g) for g in keys}
     top = max(raw.values(), default=0.0) or 1.0
     return {g: v / top for g, v in raw.items()}
+
+
+def _similarity(
+    groups: list[ClaimGroup], members: dict[str, list[Claim]], encode: Encode | None
+) -> Callable[[str, str], float]:
+    """How alike two groups are in what they would state: sentence embeddings of each group's
+    best claim when an encoder is loaded (outlets word one development differently), else
+    the TF-IDF cosine of their words."""
+    if encode is None:
+        return _vectors(groups, members).sim
+    texts = {
+        g.id: g.statement if states_values_only(g) else best_claims(members[g.id], g.kind)[0].quote
+        for g in groups
+    }
+    index = {gid: i for i, gid in enumerate(texts)}
+    matrix = encode(list(texts.values()))
+    sims = matrix @ matrix.T
+    return lambda a, b: float(sims[index[a], index[b]])
+
+
+def _by_marginal_value(
+    tiered: list[tuple[int, float, ClaimGroup]], similar: Callable[[str, str], float]
+) -> list[tuple[int, float, ClaimGroup]]:
+    """Within each tier, the next group is the one that adds most: its score (scaled to 0..1)
+    less its similarity to what is already taken, half and half (maximal marginal relevance,
+    Carbonell and Goldstein 1998). Centrality rewards a group for repeating the rest of the
+    story; without this a second telling of the denial outranks a development only two
+    outlets carry."""
+    top = max((score for _, score, _ in tiered), default=0.0) or 1.0
+    out: list[tuple[int, float, ClaimGroup]] = []
+    for tier in sorted({t for t, _, _ in tiered}):
+        left = [item for item in tiered if item[0] == tier]
+        while left:
+
+            def value(item: tuple[int, float, ClaimGroup]) -> tuple[float, int]:
+                seen = max((similar(item[2].id, o[2].id) for o in out), default=0.0)
+                gain = RELEVANCE_SHARE * item[1] / top - (1 - RELEVANCE_SHARE) * seen
+                return (round(gain, 6), -int(item[2].id[1:]))
+
+            best = max(left, key=value)
+            out.append(best)
+            left.remove(best)
+    return out
 
 
 def _core_names(articles: list[Article]) -> set[str]:
@@ -183,7 +243,10 @@ def _headlines(group_terms: set[str], titles: list[set[str]]) -> float:
 
 
 def rank(
-    groups: list[ClaimGroup], claims: list[Claim], articles: list[Article]
+    groups: list[ClaimGroup],
+    claims: list[Claim],
+    articles: list[Article],
+    encode: Encode | None = None,
 ) -> list[tuple[int, float, ClaimGroup]]:
     """(tier, score, group) for every group that has claims, in the order to take them."""
     by_claim = {c.id: c for c in claims}
@@ -192,17 +255,20 @@ def rank(
     groups = [g for g in groups if members[g.id]]
     if not groups:
         return []
-    central = _centrality(groups, members)
+    vectors = _vectors(groups, members)
+    central = _centrality(vectors)
     core = _core_names(articles)
     titles = [term_set(a.title) for a in articles if a.title]
     majority = max(2, math.ceil(len(articles) / 2))
     n = max(1, len(articles))
     scored: list[tuple[int, float, ClaimGroup]] = []
     for g in groups:
-        text = " ".join(c.quote for c in members[g.id])
+        values_only = states_values_only(g)
+        text = g.statement if values_only else " ".join(c.quote for c in members[g.id])
+        lead = 0.0 if values_only else _lead(members[g.id], by_article)
         score = (
             OUTLET_WEIGHT * len(g.article_ids) / n
-            + LEAD_WEIGHT * _lead(members[g.id], by_article) / n
+            + LEAD_WEIGHT * lead / n
             + central[g.id]
             + HEADLINE_WEIGHT * _headlines(term_set(text), titles)
             + CORE_NAME_WEIGHT * min(4, len(names_in(text) & core))
@@ -212,14 +278,15 @@ def rank(
         outlets = len(g.article_ids)
         if outlets >= majority and not g.conflicts:
             tier = 0
-        elif g.conflicts:
+        elif g.conflicts and not values_only:
             tier = 1
         elif outlets > 1:
             tier = 2
         else:
             tier = 3
         scored.append((tier, round(score, 6), g))
-    top = sorted((s for s in scored if s[0] < 3), key=lambda s: (s[0], -s[1], int(s[2].id[1:])))
+    similar = _similarity(groups, members, encode)
+    top = _by_marginal_value([s for s in scored if s[0] < 3], similar)
     return _with_replies(top + _alternate([s for s in scored if s[0] == 3]))
 
 
@@ -241,6 +308,7 @@ def select_groups(
     articles: list[Article],
     budget: int = WORD_BUDGET,
     max_picks: int = MAX_PICKS,
+    encode: Encode | None = None,
 ) -> list[Pick]:
     """The groups to state, in the order taken (the best first), until the word budget.
 
@@ -253,7 +321,7 @@ def select_groups(
     picks: list[Pick] = []
     said: list[set[str]] = []
     words = 0
-    for tier, score, group in rank(groups, claims, articles):
+    for tier, score, group in rank(groups, claims, articles, encode):
         members = best_claims([by_claim[c] for c in group.claim_ids if c in by_claim], group.kind)
         candidate = term_set(members[0].quote)
         if any(repeats(candidate, earlier) for earlier in said):

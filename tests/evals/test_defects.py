@@ -167,6 +167,11 @@ def test_an_opening_that_points_back_is_dangling():
     assert df.dangling_pronoun("Peskov said the statement was false.") == ""
 
 
+def test_a_sentence_cut_after_a_form_of_be() -> None:
+    assert "was" in df.fragment("CNN reported that a meeting between Rubio and Lavrov was. [3]")
+    assert df.fragment("Officials did not say where the meeting was. [2]") == ""
+
+
 def test_doubled_punctuation_is_a_fragment():
     assert df.fragment("The Senate voted,, to pass the bill.") == "doubled punctuation"
     assert df.fragment("The U.S., Russia and China met on Monday.") == ""

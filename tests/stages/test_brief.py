@@ -256,3 +256,52 @@ def test_a_source_merely_mentioned_does_not_attribute_the_claim():
     ctx, _ = context("write_briefing", {"title": "Lavrov and Putin", "sentences": []})
     text = write_briefing(groups, [rumour, other], ARTICLES, ctx).briefing.sentences[0].text
     assert "according to Kyiv Independent and The Independent" in text
+
+
+def test_a_name_the_quote_only_mentions_is_not_its_speaker():
+    # a letter's addressee is no speaker: only a name the quote credits with the words counts
+    letter = claim(
+        "1.1",
+        'Mattis wrote to Trump: "You have the right to a secretary whose views align with yours."',
+        kind=ClaimKind.STATEMENT,
+        by="Trump",
+    )
+    groups = build_groups([letter], [["1.1"]])
+    assert _speakers(select_groups(groups, [letter], ARTICLES)[0]) == []
+    signed = letter.model_copy(update={"attributed_to": "Mattis"})
+    groups = build_groups([signed], [["1.1"]])
+    assert _speakers(select_groups(groups, [signed], ARTICLES)[0]) == ["Mattis"]
+
+
+def test_a_sentence_that_follows_another_in_the_source_follows_it_in_the_briefing():
+    from dataclasses import replace
+
+    from pipeline.schema import BriefingSentence
+    from pipeline.stages.brief import _in_source_sequence
+
+    lines = [
+        "Lavrov missed the Security Council meeting on Tuesday.",
+        "Lavrov lost his post as head of the G20 delegation.",
+        "The delegation will instead be led by Maxim Oreshkin.",
+        "Markets in Moscow were calm on Friday afternoon.",
+    ]
+    arts = [article(1, lines, outlet="A"), article(2, lines, outlet="B")]
+    made = [
+        claim(f"{a}.{i}", text).model_copy(update={"span": arts[a - 1].sentences[i]})
+        for a in (1, 2)
+        for i, text in enumerate(lines)
+    ]
+    groups = build_groups(made, [[f"1.{i}", f"2.{i}"] for i in range(4)])
+    picks = {
+        p.group.claim_ids[0]: replace(p, tier=2)  # as if fewer than half the outlets had it
+        for p in select_groups(groups, made, arts, budget=500)
+    }
+    order = ["1.0", "1.2", "1.3", "1.1"]  # the lead, then "instead" before what it replaces
+    stated = [
+        (picks[c], BriefingSentence(text=picks[c].claims[0].quote, group_ids=[], article_ids=[1]))
+        for c in order
+    ]
+    again = _in_source_sequence(stated, {a.id: a for a in arts})
+    assert [p.group.claim_ids[0] for p, _ in again] == ["1.0", "1.1", "1.2", "1.3"]
+    carried = [(replace(p, tier=0), s) for p, s in stated]  # what most outlets carry stays
+    assert _in_source_sequence(carried, {a.id: a for a in arts}) == carried
