@@ -109,12 +109,20 @@ def dangling_pronoun(sentence: str) -> str:
     """A third-person pronoun before any name in the sentence ("he added that ..."), or an
     opening that points back ("This comes as ...", "The statement follows ...")."""
     rest = body(sentence)
-    opening = [w.lower() for w in tx.words(rest)[:2]] + [""]
+    raw = tx.words(rest)[:4]
+    opening = [w.lower() for w in raw[:3]] + ["", ""]
     lists = word_lists()
     if opening[0] in lists["demonstratives"] and opening[1] not in lists["time_words"]:
         return f"opens with {opening[0]!r}, pointing to an earlier sentence"
-    if opening[0] in {"the", "such"} and opening[1] in lists["shell_nouns"]:
+    if (
+        opening[0] in {"the", "such"}
+        and opening[1] in lists["shell_nouns"]
+        and opening[2] not in lists["shell_content"]
+    ):
         return f"opens with {' '.join(opening[:2])!r}, naming nothing"
+    named_after = len(raw) > 2 and (raw[2][:1].isupper() or opening[2] == "of")
+    if opening[0] == "the" and opening[1] in lists["epithets"] and not named_after:
+        return f"opens with {' '.join(opening[:2])!r}, naming no one"
     if _referring_it(tx.words(rest)):
         return "opens with 'it', pointing to an earlier sentence"
     pronouns = lists["pronouns"]

@@ -56,7 +56,9 @@ _TIME = re.compile(
     r"(?<![\w.])\d{1,2}(?:[.:]\d{2})?\s*(?:a\.?m\.?|p\.?m\.?|hours|hrs|o'clock)(?![\w])",
     re.IGNORECASE,
 )
-_QUOTED = re.compile(r'"[^"]*"')
+# Double-quoted passages, and single-quoted ones that open before a word and close after one
+# ('I've got news ...': an apostrophe inside a word does not close them).
+_QUOTED = re.compile(r"\"[^\"]*\"|(?<!\w)'(?=\w)(?:[^']|(?<=\w)'(?=\w))+'(?!\w)")
 
 
 def normalize(text: str) -> str:
@@ -77,7 +79,7 @@ def strip_citations(text: str) -> str:
 
 
 def outside_quotes(text: str) -> str:
-    """The text with every double-quoted passage blanked (an unclosed quote runs to the end)."""
+    """The text with every quoted passage blanked (an unclosed double quote runs to the end)."""
     text = normalize(text)
     text = _QUOTED.sub(" ", text)
     if text.count('"') % 2 == 1:

@@ -34,7 +34,12 @@ MAX_WORDS = 45  # plain-language guides call sentences past 40 words hard to rea
 HEADLINE_RUN = 7  # capitalised words in a row ("of" between them): a title, not a sentence
 CREDIT_WINDOW = 5  # words before a reporting verb that may name who speaks
 _TERMINAL = re.compile(r"[.!?][\"'\u201d\u2019\u00bb)]*$")
-_QUOTED = re.compile(r"\u201c[^\u201d]*\u201d|\"[^\"]*\"|\u00ab[^\u00bb]*\u00bb")
+# Quotations: double, guillemets, and single marks ('...' or \u2018...\u2019) that open before a
+# word and close after one; an apostrophe inside a word ("I've") does not close them.
+_QUOTED = re.compile(
+    r"\u201c[^\u201d]*\u201d|\"[^\"]*\"|\u00ab[^\u00bb]*\u00bb"
+    r"|(?<!\w)['\u2018](?=\w)(?:[^'\u2018\u2019]|(?<=\w)['\u2019](?=\w))+['\u2019](?!\w)"
+)
 _ACCORDING = re.compile(r"\baccording to ([^,.;:]+)", re.IGNORECASE)
 _LEAD_ATTRIBUTION = re.compile(r"^according to [^,]+,\s*", re.IGNORECASE)
 _CUT_INITIAL = re.compile(r"(?<![A-Za-z.])([A-Z])\.\s+(?=[a-z])")
@@ -127,6 +132,7 @@ def _headline(text: str) -> Problem | None:
 
 
 _SHELL_CONTENT = {"that", "to", "of", "by"}
+_EPITHET_MODIFIERS = {"former", "new", "veteran", "embattled", "longtime", "retiring"}
 
 
 def dangling_reference(text: str) -> Problem | None:
@@ -149,9 +155,26 @@ def dangling_reference(text: str) -> Problem | None:
         and third not in _SHELL_CONTENT
     ):
         return Problem("pronoun", f'opens with "{words[0]} {following}", which names nothing')
+    if words[0] == "the" and _epithet(own):
+        return Problem("pronoun", f'opens with "the {following}", naming no one')
     if words[0] in {"it", "its"} and not _empty_it(own):
         return Problem("pronoun", 'opens with "it", pointing to an earlier sentence')
     return None
+
+
+def _epithet(text: str) -> bool:
+    """ "The Democrat announced ...", "The former senator said ...": a role for a person named
+    elsewhere. A name right after the noun ("The Democrat Joe Biden"), or "of" and a name
+    ("The governor of Texas"), says who is meant."""
+    tokens = re.findall(r"[A-Za-z][A-Za-z'\u2019-]*", text)[1:5]
+    if tokens and tokens[0].lower() in _EPITHET_MODIFIERS:
+        tokens = tokens[1:]
+    if not tokens or tokens[0].lower() not in word_list("epithet_nouns"):
+        return False
+    after = tokens[1:3]
+    if after and after[0][:1].isupper():
+        return False
+    return not (len(after) == 2 and after[0] == "of" and after[1][:1].isupper())
 
 
 def _empty_it(text: str) -> bool:

@@ -20,7 +20,7 @@ from pipeline.llm import registry
 from pipeline.llm.base import Backend, Usage
 from pipeline.llm.limits import EndpointGate, GatedBackend
 from pipeline.prompts import check_prompt_set, load_prompt_set
-from pipeline.salience import rank_sentences
+from pipeline.salience import salience_order
 from pipeline.schema import Article, Claim, ClaimGraph, GroundingReport, RunReport, StageReport
 from pipeline.similarity import Encode
 from pipeline.sources import load_articles
@@ -233,7 +233,7 @@ def run_brief(
         asked = request_model(settings, model)
         ctx = StageContext(prompts["extract_claims"], client, asked)
         claims: list[Claim] = []
-        salient = rank_sentences(articles, SENTENCES_PER_ARTICLE)
+        salient = salience_order(articles, SENTENCES_PER_ARTICLE)
         with _stage(report, "extract", ctx):
             workers = min(concurrency, len(articles))
             ready: list[ExtractResult] = []
@@ -251,6 +251,7 @@ def run_brief(
                 claims.extend(result.claims)
                 grounding.claims_extracted += result.extracted
                 grounding.claim_reasks += result.reasks
+                grounding.claims_from_salience += result.salient
                 for reason, count in result.dropped.items():
                     grounding.claims_dropped[reason] = (
                         grounding.claims_dropped.get(reason, 0) + count

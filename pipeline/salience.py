@@ -18,6 +18,11 @@ MIN_WORDS = 6
 
 def rank_sentences(articles: list[Article], keep: int) -> dict[int, list[int]]:
     """For each article id, the indices of its `keep` most salient sentences, in text order."""
+    return {aid: sorted(order) for aid, order in salience_order(articles, keep).items()}
+
+
+def salience_order(articles: list[Article], keep: int) -> dict[int, list[int]]:
+    """For each article id, the indices of its `keep` most salient sentences, best first."""
     items = [(a.id, i, a.sentence_text(i)) for a in articles for i in range(len(a.sentences))]
     if not items:
         return {a.id: [] for a in articles}
@@ -39,8 +44,8 @@ def rank_sentences(articles: list[Article], keep: int) -> dict[int, list[int]]:
             lead = 0.6 / (1 + rank / 3)
             concrete = 0.1 * min(3, len(numbers_in(text))) + 0.05 * min(4, len(names_in(text)))
             scored.append((corroboration + lead + concrete, items[pos][1]))
-        best = sorted(scored, reverse=True)[:keep]
-        result[aid] = sorted(index for _, index in best)
+        best = sorted(scored, key=lambda item: (-item[0], item[1]))[:keep]
+        result[aid] = [index for _, index in best]
     for article in articles:
         result.setdefault(article.id, [])
     return result

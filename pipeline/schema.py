@@ -67,8 +67,10 @@ class Claim(BaseModel):
     span: Span = Field(description="character span of `quote` in the article text")
     entities: list[str] = Field(default_factory=list)
     numbers: list[str] = Field(default_factory=list)
-    origin: Literal["model", "rule"] = Field(
-        default="model", description="'rule': found by the code's scan for conflicting values"
+    origin: Literal["model", "rule", "salience"] = Field(
+        default="model",
+        description="'rule': found by the code's scan for conflicting values; 'salience': "
+        "one of the article's most salient sentences, added when the model picked too few",
     )
 
 
@@ -135,6 +137,9 @@ class GroundingReport(BaseModel):
     claims_kept: int = 0
     claims_dropped: dict[str, int] = Field(default_factory=dict)
     claim_reasks: int = 0
+    claims_from_salience: int = Field(
+        default=0, description="claims code added where the model picked too few sentences"
+    )
     sentences_written: int = 0
     sentences_regenerated: int = 0
     sentences_dropped: int = 0

@@ -131,6 +131,16 @@ def test_a_stray_closing_single_quote_is_a_fragment():
     assert stands_alone("The officials' statement was issued on Friday by the ministry.")
 
 
+def test_an_opening_epithet_names_no_one():
+    # a NeuS dev briefing (2026-11-24): which Democrat?
+    epithet = "The Democrat and self-described moderate announced his run on Monday."
+    assert [p.kind for p in sentence_problems(epithet, [epithet])] == ["pronoun"]
+    assert not stands_alone("The former senator said the bill would fail in the House.")
+    assert stands_alone("The Democrat Joe Biden announced his run on Monday morning.")
+    assert stands_alone("The governor of Texas signed the bill into law on Friday.")
+    assert stands_alone("The president signed the bill into law on Friday.")
+
+
 def test_doubled_punctuation_is_a_fragment():
     text = "The Senate voted,, to pass the bill on Monday."
     assert "doubled" in str(sentence_problems(text, [text]))

@@ -49,6 +49,7 @@ _COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "ei
 MAX_NAMED_WORDS = 8  # words of source names in one attribution
 MAX_VERBATIM_TRIES = 8  # best claims tried as the fallback: a 200-outlet group is not tried whole
 MAX_TITLE_WORDS = 7  # an article cited by its headline: enough words to know it by
+MIN_TITLE_WORDS = 3
 MAX_SPEAKER_WORDS = 5
 MAX_QUOTES_SHOWN = 1  # two per group doubled the call: 111 s on the seed, 643 tokens written
 RESERVE_FACTOR = 3
@@ -90,12 +91,19 @@ def source_name(article: Article) -> str:
     if article.title:
         words = article.title.strip().rstrip(".").split()
         if len(words) > MAX_TITLE_WORDS:  # the sources list gives it whole
-            words = [
-                *words[: MAX_TITLE_WORDS - 1],
-                words[MAX_TITLE_WORDS - 1].rstrip(",;:-") + "\u2026",
-            ]
+            words = words[:MAX_TITLE_WORDS]
+            # "… Democrats' panic that…" would read as a cut sentence: end on a content word
+            while len(words) > MIN_TITLE_WORDS and _bare(words[-1]) in word_list(
+                "dangling_endings"
+            ):
+                words.pop()
+            words[-1] = words[-1].rstrip(",;:-") + "\u2026"
         return "\u201c" + " ".join(words) + "\u201d"
     return Path(article.path).stem if article.path else "an unnamed source"
+
+
+def _bare(word: str) -> str:
+    return word.strip(".,;:!?'\"\u2018\u2019\u201c\u201d").lower()
 
 
 def names(article_ids: list[int], articles: dict[int, Article]) -> str:

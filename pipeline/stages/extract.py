@@ -12,7 +12,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pipeline.grounding import find_quote, is_boilerplate, names_in, numbers_in, unsupported
+from pipeline.grounding import (
+    find_quote,
+    has_attribution,
+    is_boilerplate,
+    names_in,
+    numbers_in,
+    unsupported,
+)
 from pipeline.schema import Article, Claim, ClaimKind, ExtractedClaim, ExtractOutput
 from pipeline.stages.common import StageContext, defang
 
@@ -24,12 +31,16 @@ _DENIAL_CUES = re.compile(
 ATTRIBUTED_KINDS = {ClaimKind.STATEMENT, ClaimKind.ALLEGATION, ClaimKind.DENIAL, ClaimKind.OPINION}
 
 
+MIN_CLAIMS = 4  # fewer from the model: topped up with the article's most salient sentences
+
+
 @dataclass
 class ExtractResult:
     claims: list[Claim]
     extracted: int = 0
     reasks: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    salient: int = 0  # claims added by code from the most salient sentences
 
 
 def _claim_text(item: ExtractedClaim, article: Article) -> str:
@@ -107,10 +118,14 @@ def extract_claims(
 ) -> ExtractResult:
     """Claims of one article; ungrounded ones are re-asked once, then dropped.
 
-    `selected` limits the sentences shown to the model (0-based indices, e.g. the salient
-    ones); they keep their numbers in the article so answers map back unambiguously.
+    `selected` limits the sentences shown to the model (0-based indices, the salient ones
+    best first); they are shown in text order and keep their numbers in the article, so
+    answers map back unambiguously. When the model keeps fewer than `MIN_CLAIMS`, the most
+    salient sentences it passed over are added by code: a small model that names two
+    sentences of a nine-sentence story leaves the briefing with nothing to say.
     """
-    indices = list(range(len(article.sentences))) if selected is None else selected
+    ranked = list(range(len(article.sentences))) if selected is None else list(selected)
+    indices = sorted(ranked)
     sentences = [{"n": i + 1, "text": defang(article.sentence_text(i))} for i in indices]
     what = f"extract: article {article.id} ({article.label})"
     variables = {
@@ -148,4 +163,28 @@ def extract_claims(
             continue
         seen.add(key)
         result.claims.append(_to_claim(item, article, len(result.claims) + 1))
+    if selected is not None:  # a salience ranking to top up from
+        _add_salient(result, article, ranked)
     return result
+
+
+def _add_salient(result: ExtractResult, article: Article, ranked: list[int]) -> None:
+    """Top up to `MIN_CLAIMS` with the most salient sentences not yet a claim. Code cannot
+    tell who makes such a claim, so a sentence with a reporting verb is a statement (the
+    briefing will say who), a denial cue makes it a denial, and the rest is what the article
+    states."""
+    used = {c.span for c in result.claims}
+    for index in ranked:
+        if len(result.claims) >= MIN_CLAIMS:
+            return
+        quote = article.sentence_text(index)
+        if article.sentences[index] in used or is_boilerplate(quote):
+            continue
+        kind = ClaimKind.STATEMENT if has_attribution(quote) else ClaimKind.FACT
+        item = ExtractedClaim(sentence=index + 1, kind=kind, source=None)
+        claim = _to_claim(item, article, len(result.claims) + 1)
+        if claim.span in used:
+            continue
+        used.add(claim.span)
+        result.claims.append(claim.model_copy(update={"origin": "salience"}))
+        result.salient += 1

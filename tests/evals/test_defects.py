@@ -181,3 +181,17 @@ def test_an_opening_it_or_a_pronoun_after_an_opener_is_dangling():
     assert df.dangling_pronoun("It said the talks had ended.")
     assert df.dangling_pronoun("It is unclear whether the talks will resume.") == ""
     assert "he" in df.dangling_pronoun("Unlike every rival, he has a large base of supporters.")
+
+
+def test_an_opening_epithet_or_shell_noun_without_content() -> None:
+    assert "naming no one" in df.dangling_pronoun(
+        "The Democrat and self-described moderate announced his run on Monday. [1]"
+    )
+    assert df.dangling_pronoun("The Democrat Joe Biden announced his run on Monday. [1]") == ""
+    assert df.dangling_pronoun("The claim that Lavrov was sacked was denied by Peskov. [1]") == ""
+
+
+def test_a_single_quoted_first_person_quotation_is_quoted() -> None:
+    quoted = "Sanders tweeted a message: 'I've got news for the establishment. They can't stop us.'"
+    assert df.first_person(quoted + " [1]") == ""
+    assert df.first_person("I've got news for the establishment, Sanders wrote. [1]")

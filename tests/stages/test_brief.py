@@ -204,6 +204,11 @@ def test_a_long_title_is_cited_by_its_first_words():
         names([4], {4: long})
         == "\u201cLavrov sidelined after botched US negotiations undermine\u2026\u201d"
     )
+    # a NeuS dev headline: cut after "that", the citation read as a cut sentence
+    panic = long.model_copy(
+        update={"title": "The evidence doesn't back Democrats' panic that Bernie can't win."}
+    )
+    assert names([4], {4: panic}) == "\u201cThe evidence doesn't back Democrats' panic\u2026\u201d"
 
 
 def test_an_invented_title_gives_way_to_the_headline_the_outlets_share():

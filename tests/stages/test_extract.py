@@ -187,3 +187,18 @@ def test_a_bad_sentence_number_without_text_beside_a_reask_is_named_in_the_feedb
     result = extract_claims(ARTICLE, ctx)
     assert result.claims == [] and result.dropped["bad_sentence"] == 1
     assert "sentence 48 is not one of" in backend.requests[1].messages[-1]["content"]
+
+
+def test_too_few_claims_are_topped_up_with_the_most_salient_sentences():
+    ctx, _ = context("extract_claims", {"claims": [{"sentence": 2, "kind": "reported_fact"}]})
+    # salience order: the appeal (sentence 3) ranks first here, and is still never a claim
+    result = extract_claims(ARTICLE, ctx, selected=[2, 0, 1])
+    assert [(c.quote[:12], c.origin) for c in result.claims] == [
+        ("Mr Lavrov, 7", "model"),
+        ("Kremlin spok", "salience"),
+    ]
+    added = result.claims[1]
+    assert added.kind == ClaimKind.DENIAL  # "nothing true": a denial cue
+    assert added.attributed_to == "The Independent" and result.salient == 1
+    ctx, _ = context("extract_claims", {"claims": [{"sentence": 2, "kind": "reported_fact"}]})
+    assert len(extract_claims(ARTICLE, ctx).claims) == 1  # no ranking given: no top-up

@@ -81,3 +81,29 @@ def test_a_larger_budget_returns_the_same_picks_first():
     small = [p.group.id for p in select_groups(GROUPS, CLAIMS, ARTICLES, budget=30)]
     large = [p.group.id for p in select_groups(GROUPS, CLAIMS, ARTICLES, budget=500)]
     assert large[: len(small)] == small and len(large) > len(small)
+
+
+def test_a_group_saying_what_a_taken_one_says_waits_behind_a_new_development():
+    import numpy as np
+
+    lead = "Peskov denied that Lavrov had fallen out of favour with Putin."
+    again = "The Kremlin firmly rejected reports about Lavrov and Putin as false."
+    new = "Oreshkin will lead the delegation to the summit in Johannesburg."
+    lines = {1: [lead, again], 2: [lead, again], 3: [lead, new], 4: [new, "Weather."], 5: ["x."]}
+    arts = [article(i, lines[i], str(i)) for i in lines]
+    made = [
+        claim(f"{a}.{i}", t).model_copy(update={"span": arts[a - 1].sentences[i]})
+        for a in (1, 2, 3, 4)
+        for i, t in enumerate(lines[a])
+        if t in (lead, again, new)
+    ]
+    groups = build_groups(made, [["1.0", "2.0", "3.0"], ["1.1", "2.1"], ["3.1", "4.0"]])
+
+    def encode(texts):  # the two denials mean the same; the delegation is news
+        return np.array([[0.0, 1.0] if "Oreshkin" in t else [1.0, 0.0] for t in texts])
+
+    by_words = [g.id for _, _, g in rank(groups, made, arts)]
+    by_meaning = [g.id for _, _, g in rank(groups, made, arts, encode)]
+    assert by_words[0] == by_meaning[0] == "g1"
+    assert by_words[1] == "g2"  # earlier in its articles, so it scores higher alone
+    assert by_meaning[1] == "g3"
