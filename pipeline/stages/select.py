@@ -153,18 +153,23 @@ def _by_marginal_value(
     outlets carry."""
     top = max((score for _, score, _ in tiered), default=0.0) or 1.0
     out: list[tuple[int, float, ClaimGroup]] = []
+    # similarity to the closest group taken so far (none taken: 0)
+    seen: dict[str, float | None] = {item[2].id: None for item in tiered}
     for tier in sorted({t for t, _, _ in tiered}):
         left = [item for item in tiered if item[0] == tier]
         while left:
 
             def value(item: tuple[int, float, ClaimGroup]) -> tuple[float, int]:
-                seen = max((similar(item[2].id, o[2].id) for o in out), default=0.0)
-                gain = RELEVANCE_SHARE * item[1] / top - (1 - RELEVANCE_SHARE) * seen
+                closest = seen[item[2].id] or 0.0
+                gain = RELEVANCE_SHARE * item[1] / top - (1 - RELEVANCE_SHARE) * closest
                 return (round(gain, 6), -int(item[2].id[1:]))
 
             best = max(left, key=value)
             out.append(best)
             left.remove(best)
+            for gid, was in seen.items():
+                now = similar(gid, best[2].id)
+                seen[gid] = now if was is None else max(was, now)
     return out
 
 
