@@ -109,9 +109,9 @@ def _encoder(settings: Settings) -> Encode | None:
     """The sentence encoder for `--grouping meaning` (pulled on first use), else None."""
     if settings.grouping != "meaning":
         return None
-    from pipeline.embeddings import load_encoder
+    from pipeline.embeddings import load_encoder, remembering
 
-    return load_encoder(settings.models_dir, progress=not settings.quiet).encode
+    return remembering(load_encoder(settings.models_dir, progress=not settings.quiet).encode)
 
 
 def note_answer_sources(report: RunReport, producers: Mapping[str, int] | None) -> None:

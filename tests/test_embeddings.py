@@ -61,3 +61,22 @@ def test_a_corrupt_weights_file_is_a_one_line_error(tmp_path: Path) -> None:
     tokenizer.write_text("{}")
     with pytest.raises(ModelFileError, match="cannot load the sentence encoder"):
         SentenceEncoder(weights, tokenizer)
+
+
+def test_remembering_encodes_each_text_once_and_passes_a_new_batch_unchanged():
+    import numpy as np
+
+    from pipeline.embeddings import remembering
+
+    calls: list[list[str]] = []
+
+    def encode(texts):
+        calls.append(list(texts))
+        return np.array([[float(len(t)), 1.0] for t in texts])
+
+    remembered = remembering(encode)
+    first = remembered(["a", "bb", "a"])  # all new: passed on as it is, duplicates and all
+    again = remembered(["bb", "ccc", "a"])
+    assert calls == [["a", "bb", "a"], ["ccc"]]
+    assert first.tolist() == [[1.0, 1.0], [2.0, 1.0], [1.0, 1.0]]
+    assert again.tolist() == [[2.0, 1.0], [3.0, 1.0], [1.0, 1.0]]

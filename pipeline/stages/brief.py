@@ -325,6 +325,8 @@ def _state(
         rejected += 1
     loaded: list[tuple[Claim, str]] = []
     for claim in pick.claims[:MAX_VERBATIM_TRIES]:
+        if not _ENDED.search(claim.quote.strip()):
+            continue  # the source sentence is cut ("... a report that contradicts its own")
         shorter = [c for c in (compressed(claim.quote),) if c]
         for candidate in dict.fromkeys([*shorter, claim.quote, claim.text]):
             attempt = _try(candidate, pick, articles)

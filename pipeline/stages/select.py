@@ -129,12 +129,12 @@ def _similarity(
     groups: list[ClaimGroup], members: dict[str, list[Claim]], encode: Encode | None
 ) -> Callable[[str, str], float]:
     """How alike two groups are in what they would state: sentence embeddings of each group's
-    best claim when an encoder is loaded (outlets word one development differently), else
-    the TF-IDF cosine of their words."""
+    best claim (its text, which the merge stage has already encoded) when an encoder is
+    loaded (outlets word one development differently), else the TF-IDF cosine of words."""
     if encode is None:
         return _vectors(groups, members).sim
     texts = {
-        g.id: g.statement if states_values_only(g) else best_claims(members[g.id], g.kind)[0].quote
+        g.id: g.statement if states_values_only(g) else best_claims(members[g.id], g.kind)[0].text
         for g in groups
     }
     index = {gid: i for i, gid in enumerate(texts)}

@@ -310,3 +310,16 @@ def test_a_sentence_that_follows_another_in_the_source_follows_it_in_the_briefin
     assert [p.group.claim_ids[0] for p, _ in again] == ["1.0", "1.1", "1.2", "1.3"]
     carried = [(replace(p, tier=0), s) for p, s in stated]  # what most outlets carry stays
     assert _in_source_sequence(carried, {a.id: a for a in arts}) == carried
+
+
+def test_a_source_sentence_cut_off_is_never_stated_verbatim():
+    # NeuS dev neus-186 ends mid-sentence: "... issued a scientific report that directly
+    # contradicts its own"; a full stop added by the brief stage must not make it look whole
+    cut = claim("1.1", "The agency issued a scientific report that directly contradicts its own")
+    whole = claim("1.2", "The agency issued a scientific report on Friday about the climate.")
+    for made, expected in (([cut], 0), ([cut, whole], 1)):
+        groups = build_groups(made, [[c.id for c in made]])
+        ctx, _ = context("write_briefing", {"title": "Report", "sentences": []})
+        result = write_briefing(groups, made, ARTICLES, ctx)
+        assert len(result.briefing.sentences) == expected
+        assert all("contradicts its own" not in s.text for s in result.briefing.sentences)
