@@ -84,8 +84,9 @@ _BE_MAY_END_AFTER = {"what", "where", "who", "whoever", "how", "when", "wherever
 
 
 def _ends_after_wh(words: list[str]) -> bool:
-    """ "... where it was." is a whole sentence: a form of "be" may end one after a wh-word."""
-    return words[-1].lower() in _BE and any(w.lower() in _BE_MAY_END_AFTER for w in words[-6:-1])
+    """ "... where it was." is a whole sentence: a form of "be" may end one after a wh-word,
+    "as" or "than"; otherwise it was cut ("... reported that a meeting was.")."""
+    return any(w.lower() in _BE_MAY_END_AFTER for w in words[-6:-1])
 
 
 def fragment(text: str) -> Problem | None:
@@ -103,7 +104,8 @@ def fragment(text: str) -> Problem | None:
         return Problem("fragment", "no closing punctuation")
     if re.search(r"[:;,]\W*$", text[:-1]):
         return Problem("fragment", "stops where the sentence goes on")
-    if words[-1].lower() in word_list("dangling_endings") and not _ends_after_wh(words):
+    last = words[-1].lower()
+    if last in word_list("dangling_endings") or (last in _BE and not _ends_after_wh(words)):
         return Problem("fragment", f'ends on "{words[-1]}"')
     if text.count('"') % 2 or text.count("\u201c") != text.count("\u201d"):
         return Problem("fragment", "a quotation mark is not closed")

@@ -126,13 +126,16 @@ def _centrality(vectors: TfidfVectors[str]) -> dict[str, float]:
 
 
 def _similarity(
-    groups: list[ClaimGroup], members: dict[str, list[Claim]], encode: Encode | None
+    groups: list[ClaimGroup],
+    members: dict[str, list[Claim]],
+    vectors: TfidfVectors[str],
+    encode: Encode | None,
 ) -> Callable[[str, str], float]:
     """How alike two groups are in what they would state: sentence embeddings of each group's
     best claim (its text, which the merge stage has already encoded) when an encoder is
     loaded (outlets word one development differently), else the TF-IDF cosine of words."""
     if encode is None:
-        return _vectors(groups, members).sim
+        return vectors.sim
     texts = {
         g.id: g.statement if states_values_only(g) else best_claims(members[g.id], g.kind)[0].text
         for g in groups
@@ -290,7 +293,7 @@ def rank(
         else:
             tier = 3
         scored.append((tier, round(score, 6), g))
-    similar = _similarity(groups, members, encode)
+    similar = _similarity(groups, members, vectors, encode)
     top = _by_marginal_value([s for s in scored if s[0] < 3], similar)
     return _with_replies(top + _alternate([s for s in scored if s[0] == 3]))
 
