@@ -105,6 +105,21 @@ def fragment(sentence: str) -> str:
     return ""
 
 
+def speaker_only(sentence: str, quotes: Sequence[str]) -> str:
+    """The speaker credit of a quotation without the quotation ('"…," said X, a lawyer.' cut to
+    "X, a lawyer, according to Y."): the sentence is a noun phrase, it says nothing."""
+    rest = re.sub(r",\s*according to [^,]+$", "", body(sentence).rstrip(" ."), flags=re.I)
+    if len(rest.split()) < 2:
+        return ""
+    for quote in quotes:
+        quote = tx.normalize(quote)
+        start = quote.find(rest)
+        before = quote[:start].rstrip()
+        if start > 0 and re.search(r"[,!?][\"\u201d']\s*(?:[a-z]+)?$", before):
+            return "a quotation's speaker without the quotation"
+    return ""
+
+
 def dangling_pronoun(sentence: str) -> str:
     """A third-person pronoun before any name in the sentence ("he added that ..."), or an
     opening that points back ("This comes as ...", "The statement follows ...")."""
@@ -262,7 +277,7 @@ def judge(sentences: Sequence[Judged], titles: Sequence[str] = ()) -> DefectRepo
     report = DefectReport(len(sentences))
     for i, s in enumerate(sentences):
         checks = {
-            "fragment": fragment(s.text),
+            "fragment": fragment(s.text) or speaker_only(s.text, s.quotes),
             "dangling_pronoun": dangling_pronoun(s.text),
             "first_person": first_person(s.text),
             "unnamed_attribution": unnamed_attribution(s.text),

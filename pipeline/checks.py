@@ -245,6 +245,26 @@ def empty_attribution(text: str) -> Problem | None:
     return None
 
 
+# A quotation's closing words and the verb after them ('…waiting," said'; '…farce," Sen.').
+_AFTER_QUOTATION = re.compile(r"[,!?][\"\u201d\u2019]\s*(?:[a-z]+\s+)?$")
+_TRAILING_ATTRIBUTION = re.compile(r",\s+according to [^,]+$", re.IGNORECASE)
+
+
+def speaker_only(text: str, quotes: Sequence[str]) -> Problem | None:
+    """The words that say who spoke a quotation, cut from it: '"We have no agenda," said X, one
+    of the lawyers.' shortened to "X, one of the lawyers." Not a sentence: there is no verb."""
+    body = _TRAILING_ATTRIBUTION.sub("", _LEAD_ATTRIBUTION.sub("", normalize(text)))
+    body = body.rstrip(" .")
+    if len(body.split()) < 2:
+        return None
+    for quote in quotes:
+        quote = normalize(quote)
+        at = quote.find(body)
+        if at > 0 and _AFTER_QUOTATION.search(quote[:at]):
+            return Problem("fragment", "names who spoke a quotation but not what they said")
+    return None
+
+
 def credited(text: str) -> str:
     """The words that say who speaks: "according to X" and the words just before a
     reporting verb ("X said", "with X confirming")."""
@@ -332,7 +352,7 @@ def sentence_problems(
     may credit besides them (the cited outlets, the speakers the claims name)."""
     found = [
         grounding_problem(text, quotes, sources),
-        fragment(text),
+        fragment(text) or speaker_only(text, quotes),
         dangling_pronoun(text),
         first_person(text),
         empty_attribution(text),

@@ -10,6 +10,7 @@ value and its source. One model call per briefing.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from pipeline.stages.select import (
     WORD_BUDGET,
     Pick,
     claim_position,
+    core_names,
     needs_attribution,
     repeats,
     select_groups,
@@ -64,7 +66,11 @@ _CONNECTIVE = re.compile(
 )
 _LABEL = re.compile(r"^((?:[\w'\u2019]+ ){0,3}[\w'\u2019]+):\s+(?=[A-Z\u201c\"])")
 MIN_REST = 6
+# A sentence whose words are this share of one outlet's sentence, in order, is that outlet's
+# wording: the briefing quotes it rather than say it in its own voice.
+COPY_SHARE = 0.8
 _ENDED = re.compile(r"[.!?][\"'\u201d\u2019\u00bb)]*$|[\"\u201d\u00bb]$")
+_QUOTED_ANY = re.compile(r"[\"\u201c\u201d\u00ab\u00bb]|(?<!\w)['\u2018]\w")
 _QUOTE_END = re.compile(r"[\"'\u201d\u2019\u00bb][.!?]?$")  # ends in a quotation
 _SPACED_INITIALS = re.compile(r"\b([A-Z])\. (?=[A-Z]\.)")
 _ABBREVIATION_END = re.compile(r"\b(?:[A-Za-z]\.){2,}$")
@@ -311,17 +317,46 @@ def _shown_quotes(pick: Pick) -> str:
 
 
 def _state(
-    pick: Pick, drafts: list[str], said: list[set[str]], articles: dict[int, Article]
+    pick: Pick,
+    drafts: list[str],
+    said: list[set[str]],
+    articles: dict[int, Article],
+    needed: frozenset[str] = frozenset(),
 ) -> tuple[_Stated | None, int]:
     """(how the group is stated, model drafts rejected): the first draft that passes every
     check and says something new, else the first verbatim claim (or its restatement) that
-    passes; None when nothing does."""
+    passes; None when nothing does. A wording that leaves out a `needed` name its source
+    sentence holds (a name most outlets use that the briefing has not said yet: "…, which
+    led to the cancellation of the Budapest summit") is passed over while another keeps it."""
+    if needed:
+        kept = _state_keeping(pick, drafts, said, articles, needed)
+        if kept[0] is not None:
+            return kept
+    return _state_keeping(pick, drafts, said, articles, frozenset())
+
+
+def _drops(candidate: str, source: str, needed: frozenset[str]) -> bool:
+    """Whether the wording leaves out a needed name that its source sentence holds."""
+    return bool(needed and (names_in(source) & needed) - names_in(candidate))
+
+
+def _state_keeping(
+    pick: Pick,
+    drafts: list[str],
+    said: list[set[str]],
+    articles: dict[int, Article],
+    needed: frozenset[str],
+) -> tuple[_Stated | None, int]:
+    """`_state` with every wording that drops a needed name passed over."""
     rejected = 0
+    source = pick.claims[0].quote
     for draft in drafts:
         for candidate in [c for c in (compressed(clean(draft)), draft) if c]:
+            if _drops(candidate, source, needed):
+                continue
             attempt = _try(candidate, pick, articles)
             if not attempt.problems and not any(repeats(term_set(attempt.text), s) for s in said):
-                return attempt, rejected
+                return _as_copied(candidate, attempt, pick, articles), rejected
         rejected += 1
     loaded: list[tuple[Claim, str]] = []
     for claim in pick.claims[:MAX_VERBATIM_TRIES]:
@@ -329,12 +364,14 @@ def _state(
             continue  # the source sentence is cut ("... a report that contradicts its own")
         shorter = [c for c in (compressed(claim.quote),) if c]
         for candidate in dict.fromkeys([*shorter, claim.quote, claim.text]):
+            if _drops(candidate, claim.quote, needed):
+                continue
             attempt = _try(candidate, pick, articles)
             if any(repeats(term_set(attempt.text), s) for s in said):
                 continue
             if not attempt.problems:
                 attempt.verbatim = True
-                return attempt, rejected
+                return _as_copied(candidate, attempt, pick, articles), rejected
             if [p.kind for p in attempt.problems] == ["loaded"]:
                 loaded.append((claim, candidate))
     for claim, candidate in loaded:  # an outlet's loaded words, as its own quoted words
@@ -343,6 +380,51 @@ def _state(
             attempt.verbatim = True
             return attempt, rejected
     return None, rejected
+
+
+def _copied_from(text: str, pick: Pick) -> Claim | None:
+    """The group's claim whose sentence the text copies: most of the text's words, in order."""
+    words = re.findall(r"[\w'\u2019]+", normalize(text).lower())
+    best: tuple[float, Claim | None] = (0.0, None)
+    for claim in pick.claims[:MAX_VERBATIM_TRIES]:
+        source = re.findall(r"[\w'\u2019]+", normalize(claim.quote).lower())
+        blocks = difflib.SequenceMatcher(None, words, source, autojunk=False).get_matching_blocks()
+        share = sum(b.size for b in blocks) / max(1, len(words))
+        best = max(best, (share, claim), key=lambda b: b[0])
+    return best[1] if best[0] >= COPY_SHARE else None
+
+
+def _as_copied(
+    candidate: str, attempt: _Stated, pick: Pick, articles: dict[int, Article]
+) -> _Stated:
+    """An outlet's sentence, copied, as that outlet's quoted words ("X reported: “…”"): its
+    wording is its own choice (a "firestorm", a "humiliating retreat"), and a neutral
+    briefing repeats an outlet's choice of words only as the outlet's. A sentence that holds
+    a quotation already stays as it is (quotes in quotes are hard to read)."""
+    if _QUOTED_ANY.search(candidate) or candidate.lower().startswith("according to"):
+        return attempt
+    claim = _copied_from(candidate, pick)
+    if claim is None or claim.article_id not in articles:
+        return attempt
+    others = [articles[a] for a in attempt.backing if a != claim.article_id and a in articles]
+    text = quoted(candidate, articles[claim.article_id], _also(others))
+    restated = _try(text, pick, articles)
+    if restated.problems:
+        return attempt
+    restated.verbatim = attempt.verbatim
+    restated.backing = sorted({*attempt.backing, claim.article_id})
+    return restated
+
+
+def _also(others: list[Article]) -> str:
+    """The other outlets that report it, in words without a count: a number in the sentence
+    must be one the quotes give ("The Kyiv Independent and other outlets")."""
+    named = list(dict.fromkeys(a.outlet for a in others if a.outlet))
+    rest = len(others) - len(named[: MAX_NAMED - 1])
+    parts = named[: MAX_NAMED - 1]
+    if rest > 0:
+        parts.append("other outlets" if rest > 1 else "another outlet")
+    return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
 
 
 def _in_source_sequence(
@@ -382,17 +464,19 @@ def _in_source_sequence(
     return [item for unit in units for item in unit]
 
 
-def quoted(text: str, article: Article) -> str:
-    """An outlet's sentence as its own words: "X reported: “…”", inner quotation marks turned
-    into single ones. Used when the sentence is sound but its wording is loaded: the briefing
-    may repeat a judgment only as the outlet's, never in its own voice."""
+def quoted(text: str, article: Article, also: str = "") -> str:
+    """An outlet's sentence as its own words: "X reported: “…”" ("X reported, as did Y: “…”"
+    when `also` names other outlets that report it), inner quotation marks turned into single
+    ones. Used for every copied sentence: the briefing may repeat an outlet's wording, and
+    the judgment its words carry, only as the outlet's, never in its own voice."""
     inner = _finished(text)
     inner = inner.replace("\u201c", "\u2018").replace("\u201d", "\u2019")
     inner = re.sub(r'"([^"]*)"', "\u2018\\1\u2019", inner)
     who = source_name(article)
     if not article.outlet and article.title:
         who = f"The article {who}"  # a headline is not a speaker
-    return f"{who} reported: \u201c{inner}\u201d"
+    as_did = f", as did {also}" if also else ""
+    return f"{who} reported{as_did}: \u201c{inner}\u201d"
 
 
 def _title(title: str, claims: list[Claim], articles: list[Article]) -> str:
@@ -438,6 +522,7 @@ def write_briefing(
     `encode` (a sentence encoder) lets selection see that two groups say the same thing."""
     by_article = {a.id: a for a in articles}
     picks = select_groups(groups, claims, articles, budget, encode=encode)
+    core = core_names(articles)
     result = BriefResult(briefing=Briefing(title="", sentences=[]))
     if not picks:
         result.briefing.title = _title("", claims, articles)
@@ -470,7 +555,10 @@ def write_briefing(
         if extra and states_values_only(pick.group):
             chosen, rejected = None, 0  # "Sources differ on the age of X: …" says it all
         else:
-            chosen, rejected = _state(pick, drafts.get(pick.group.id, []), said, by_article)
+            unsaid = core - set().union(*(names_in(s.text) for _, s in stated))
+            chosen, rejected = _state(
+                pick, drafts.get(pick.group.id, []), said, by_article, frozenset(unsaid)
+            )
             if chosen is None:
                 result.dropped += rejected
                 continue

@@ -176,7 +176,7 @@ def _by_marginal_value(
     return out
 
 
-def _core_names(articles: list[Article]) -> set[str]:
+def core_names(articles: list[Article]) -> set[str]:
     """Names at least half the outlets use: the story's core people, places and bodies."""
     counts: dict[str, int] = {}
     for article in articles:
@@ -265,7 +265,7 @@ def rank(
         return []
     vectors = _vectors(groups, members)
     central = _centrality(vectors)
-    core = _core_names(articles)
+    core = core_names(articles)
     titles = [term_set(a.title) for a in articles if a.title]
     majority = max(2, math.ceil(len(articles) / 2))
     n = max(1, len(articles))

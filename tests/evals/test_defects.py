@@ -195,3 +195,12 @@ def test_a_single_quoted_first_person_quotation_is_quoted() -> None:
     quoted = "Sanders tweeted a message: 'I've got news for the establishment. They can't stop us.'"
     assert df.first_person(quoted + " [1]") == ""
     assert df.first_person("I've got news for the establishment, Sanders wrote. [1]")
+
+
+def test_a_quotations_speaker_without_the_quotation() -> None:
+    quote = '"We are ready to vote," said Jane Roe, one of the council members, on Monday.'
+    cut = "Jane Roe, one of the council members, according to The Daily Record."
+    assert kinds(cut, (quote,)) == {"fragment"}
+    assert df.speaker_only(quote, (quote,)) == ""
+    reported = ("Smith said Roe will vote on Monday.",)
+    assert df.speaker_only("Roe will vote on Monday.", reported) == ""

@@ -77,7 +77,8 @@ def test_a_sentence_with_an_invented_name_falls_back_to_the_verbatim_claim():
     )
     texts = [s.text for s in result.briefing.sentences]
     assert "Medvedev" not in " ".join(texts)
-    assert any(t.startswith("Maxim Oreshkin will lead the Russian delegation") for t in texts)
+    # the claim's words, quoted as its outlet's
+    assert any("\u201cMaxim Oreshkin will lead the Russian delegation" in t for t in texts)
     assert result.dropped >= 1 and result.verbatim >= 1
 
 
@@ -165,7 +166,8 @@ def test_a_placeholder_the_model_copied_from_the_format_falls_back_to_the_claim(
     result, _ = _brief(_sentence("...", "1.1"), _sentence("...", "3.1"))
     texts = [s.text for s in result.briefing.sentences]
     assert not any(t.strip(". ") == "" for t in texts)
-    assert texts[0].startswith("Maxim Oreshkin will lead the Russian delegation")
+    assert "reported, as did" in texts[0]
+    assert "\u201cMaxim Oreshkin will lead the Russian delegation" in texts[0]
     assert result.dropped == 2
 
 
@@ -181,7 +183,11 @@ def test_loaded_wording_is_never_in_the_briefings_own_voice():
         },
     )
     text = write_briefing(groups, [slam, plain], ARTICLES, ctx).briefing.sentences[0].text
-    assert text == "Peskov rejected the reports about Lavrov on Friday."  # neutral claim first
+    # the neutral claim first, in its outlet's words
+    assert text == (
+        "The Independent reported, as did Kyiv Independent: \u201cPeskov rejected the reports"
+        " about Lavrov on Friday.\u201d"
+    )
 
     ctx, _ = context("write_briefing", {"title": "Lavrov reports", "sentences": []})
     only = build_groups([slam], [["1.1"]])
@@ -260,7 +266,7 @@ def test_a_source_merely_mentioned_does_not_attribute_the_claim():
     groups = build_groups([rumour, other], [["1.1", "2.1"]])
     ctx, _ = context("write_briefing", {"title": "Lavrov and Putin", "sentences": []})
     text = write_briefing(groups, [rumour, other], ARTICLES, ctx).briefing.sentences[0].text
-    assert "according to Kyiv Independent and The Independent" in text
+    assert text.startswith("Kyiv Independent reported, as did The Independent: ")
 
 
 def test_a_name_the_quote_only_mentions_is_not_its_speaker():
@@ -323,3 +329,43 @@ def test_a_source_sentence_cut_off_is_never_stated_verbatim():
         result = write_briefing(groups, made, ARTICLES, ctx)
         assert len(result.briefing.sentences) == expected
         assert all("contradicts its own" not in s.text for s in result.briefing.sentences)
+
+
+def test_a_copied_sentence_is_its_outlets_quoted_words():
+    plain = claim("1.1", "Officials counted 40 delegates at the summit on Friday.")
+    groups = build_groups([plain], [["1.1"]])
+    draft = {"text": "Officials counted 40 delegates at the summit on Friday.", "groups": ["g1"]}
+    ctx, _ = context("write_briefing", {"title": "Summit", "sentences": [draft]})
+    text = write_briefing(groups, [plain], ARTICLES, ctx).briefing.sentences[0].text
+    assert text == (
+        "Kyiv Independent reported: \u201cOfficials counted 40 delegates at the summit on"
+        " Friday.\u201d"
+    )
+    # a sentence in the model's own words stays in the briefing's voice
+    own = {"text": "Officials said 40 delegates came to the summit on Friday.", "groups": ["g1"]}
+    ctx, _ = context("write_briefing", {"title": "Summit", "sentences": [own]})
+    text = write_briefing(groups, [plain], ARTICLES, ctx).briefing.sentences[0].text
+    assert "\u201c" not in text
+
+
+def test_a_wording_that_drops_a_name_most_outlets_use_gives_way_to_one_that_keeps_it():
+    long = (
+        "Lavrov lost favour after a tense call with Rubio, which led Trump to cancel "
+        "the planned summit in Budapest with Putin."
+    )
+    called = claim("1.1", long)
+    outlets = [
+        article(1, [long], outlet="Kyiv Independent"),
+        article(2, ["Budapest was to host the summit."], outlet="The Independent"),
+        article(3, ["The Budapest summit is off."], outlet="RBC-Ukraine"),
+    ]
+    groups = build_groups([called], [["1.1"]])
+    short = {"text": "Lavrov lost favour after a tense call with Rubio.", "groups": ["g1"]}
+    ctx, _ = context("write_briefing", {"title": "Lavrov", "sentences": [short]})
+    text = write_briefing(groups, [called], outlets, ctx).briefing.sentences[0].text
+    assert "Budapest" in text  # the place every outlet names is not cut away
+    # once the briefing has said the name, the shorter wording is fine
+    from pipeline.stages.brief import _drops
+
+    assert _drops(short["text"], long, frozenset({"budapest"}))
+    assert not _drops(short["text"], long, frozenset())
