@@ -49,6 +49,8 @@ _DEMONSTRATIVES = {"this", "that", "these", "those"}
 # "It is/was/seems ... that/whether/to ...": the empty "it" of English grammar.
 _EMPTY_IT_VERBS = {"is", "was", "s", "seems", "seemed", "appears", "appeared", "remains"}
 _COMPLEMENTIZERS = {"that", "whether", "if", "to", "how", "when", "why", "what", "who"}
+# "One, Jane Roe of Houston, was charged": one of a set the article named just before.
+_ONE_OF_A_SET = re.compile(r"(?:one|the other|another|the latter|the former)\s*,", re.IGNORECASE)
 _DOUBLED = re.compile(r"[,;:]\s*[,;:.]")
 
 
@@ -159,6 +161,8 @@ def dangling_reference(text: str) -> Problem | None:
         return Problem("pronoun", f'opens with "{words[0]} {following}", which names nothing')
     if words[0] == "the" and _epithet(own):
         return Problem("pronoun", f'opens with "the {following}", naming no one')
+    if _ONE_OF_A_SET.match(own):
+        return Problem("pronoun", "opens with one of a set named in an earlier sentence")
     if words[0] in {"it", "its"} and not _empty_it(own):
         return Problem("pronoun", 'opens with "it", pointing to an earlier sentence')
     return None

@@ -247,7 +247,9 @@ _BOILERPLATE = re.compile(
     r"subscribe|subscription|sign up|newsletter|paywall|read more|more news|"
     r"open image in gallery|getty images|dear readers?|remind me later|"
     r"advertisement|sponsored (content|posts?|links?|stories)|cookie|all rights reserved|"
-    r"follow us on|share this article|click here|a message from)\b|\(\s*ap\s*\)",
+    r"follow us on|share this article|click here|a message from)\b|\(\s*ap\s*\)|"
+    # the page pointing at itself: "Below are some of the photos ...", "(video)"
+    r"^(?:below|above|here) (?:is|are)\b|\b(?:video|photos?) (?:below|above)\b|\(video\)",
     re.IGNORECASE,
 )
 

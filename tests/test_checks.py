@@ -196,3 +196,12 @@ def test_the_speaker_of_a_quotation_without_the_quotation_is_a_fragment():
     reported = "Roe said Smith, the chair, will vote on Monday."
     assert not speaker_only("Smith, the chair, will vote on Monday.", [reported])
     assert not speaker_only(quote, [quote])
+
+
+def test_one_of_a_set_named_before_has_no_referent():
+    quote = "One, Jane Roe of Houston, was charged with fraud in 2014."
+    assert "pronoun" in kinds(quote, [quote])
+    other = "The other, John Doe, pleaded guilty to fraud charges."
+    assert "pronoun" in kinds(other, [other])
+    named = "One of the two donors was charged with fraud in 2014."
+    assert "pronoun" not in kinds(named, [named])

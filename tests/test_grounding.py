@@ -329,6 +329,8 @@ def test_has_attribution_empty_source_is_ignored():
         "Sponsored content",
         "Click here to read the full story.",
         "\u00a9 2025 All rights reserved.",
+        "Below are some of the photos shared on Twitter.",
+        "Watch the full interview with the mayor (video)",
     ],
 )
 def test_is_boilerplate_positive(text: str):
@@ -347,6 +349,8 @@ def test_is_boilerplate_positive(text: str):
         "The resolution was sponsored by France.",
         "Japan's Prime Minister met Apple executives.",  # "ap" inside words, no brackets
         "He said the apartment was searched.",
+        "Below-zero temperatures closed the schools.",
+        "The video shows the officer above the crowd.",
     ],
 )
 def test_is_boilerplate_negative(text: str):

@@ -75,7 +75,9 @@ _QUOTE_END = re.compile(r"[\"'\u201d\u2019\u00bb][.!?]?$")  # ends in a quotatio
 _SPACED_INITIALS = re.compile(r"\b([A-Z])\. (?=[A-Z]\.)")
 _ABBREVIATION_END = re.compile(r"\b(?:[A-Za-z]\.){2,}$")
 # A leading dateline ("WASHINGTON --", "KYIV (Reuters) -") belongs to the page, not the claim.
-_DATELINE = re.compile(r"^[A-Z][A-Z .,'()]{2,40}\s*(--|\u2014|\u2013|-)\s+")
+_DATELINE = re.compile(
+    r"^[A-Z][A-Z .,'()]{2,40}(?:\s*(?:--|\u2014|\u2013|\u2015|-)\s+|[\u2014\u2015](?=[A-Z][a-z]))"
+)
 
 
 @dataclass
