@@ -302,9 +302,23 @@ def cmd_cache(args: argparse.Namespace) -> int:
                 print(f"{key}: {value}")
         else:
             print(f"removed {cache.clear()} cached responses from {settings.cache_dir}")
+            _clear_vectors(settings.cache_dir)
     finally:
         cache.close()
     return 0
+
+
+def _clear_vectors(cache_dir: Path) -> None:
+    """The stored sentence vectors go with the responses: `cache clear` means a cold run."""
+    from pipeline.vector_cache import VectorCache
+
+    if not (cache_dir / "vectors").is_dir():
+        return
+    vectors = VectorCache(cache_dir / "vectors")
+    try:
+        print(f"removed {vectors.clear()} stored sentence-vector sets")
+    finally:
+        vectors.close()
 
 
 def _merge_caches(cache_dir: Path, sources: list[Path]) -> int:

@@ -109,9 +109,21 @@ def _encoder(settings: Settings) -> Encode | None:
     """The sentence encoder for `--grouping meaning` (pulled on first use), else None."""
     if settings.grouping != "meaning":
         return None
-    from pipeline.embeddings import load_encoder, remembering
+    from pipeline.embeddings import ENCODER_MODEL, TOKENIZER_MODEL, load_encoder, remembering
+    from pipeline.vector_cache import VectorCache, stored
 
-    return remembering(load_encoder(settings.models_dir, progress=not settings.quiet).encode)
+    progress = not settings.quiet
+    for name in (ENCODER_MODEL, TOKENIZER_MODEL):  # a missing encoder fails before any call
+        registry.ensure(name, settings.models_dir, progress=progress)
+
+    def load() -> Encode:
+        return load_encoder(settings.models_dir, progress=progress).encode
+
+    if not settings.use_cache:
+        return remembering(load())
+    identity = "/".join(registry.get_model(n).sha256 for n in (ENCODER_MODEL, TOKENIZER_MODEL))
+    vectors = VectorCache(settings.cache_dir / "vectors")
+    return remembering(stored(load, vectors, identity))
 
 
 def note_answer_sources(report: RunReport, producers: Mapping[str, int] | None) -> None:

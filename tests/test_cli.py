@@ -12,6 +12,7 @@ import diskcache
 import pytest
 
 from pipeline.cli import main
+from pipeline.config import Settings
 from pipeline.llm.base import ChatResponse
 from pipeline.llm.cache import ResponseCache
 from pipeline.schema import ClaimGraph
@@ -150,6 +151,9 @@ def test_cache_stats_and_clear(capsys: pytest.CaptureFixture[str]):
     assert main(["cache", "stats"]) == 0
     assert "entries: 0" not in capsys.readouterr().out
     assert main(["cache", "clear"]) == 0
+    cleared = capsys.readouterr().out
+    if (Settings.from_env().cache_dir / "vectors").is_dir():  # the encoder ran: vectors went too
+        assert "sentence-vector sets" in cleared
     assert main(["cache", "stats"]) == 0
     assert "entries: 0" in capsys.readouterr().out
 
