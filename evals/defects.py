@@ -247,6 +247,9 @@ def mismatch(sentence: str, quotes: Sequence[str], outlets: Sequence[str] = ()) 
         f = tx.fold(token)
         if f not in found and f.rstrip(".") not in found and _cut_initialism(f, found):
             return f"{token!r} differs from the quotes"
+    script = {c for c in sentence if c.isalpha() and ord(c) > 0x24F}  # beyond Latin letters
+    if script - {c for q in quotes for c in q}:
+        return "words in a script the quotes do not use"
     return ""
 
 

@@ -319,6 +319,11 @@ def without_sources(text: str, sources: Sequence[str]) -> str:
     return text
 
 
+def _foreign_letters(text: str) -> set[str]:
+    """Letters outside the Latin script (Latin with accents, as in names, is allowed)."""
+    return {c for c in text if c.isalpha() and ord(c) > 0x24F}
+
+
 def grounding_problem(text: str, quotes: Sequence[str], sources: Sequence[str]) -> Problem | None:
     """A name, number, date or time that is in no cited quote (in the same form). A source's
     name supports only itself: a headline cited as the source lends its words to nothing
@@ -326,6 +331,9 @@ def grounding_problem(text: str, quotes: Sequence[str], sources: Sequence[str]) 
     missing = unsupported(without_sources(text, sources), list(quotes))
     if missing:
         return Problem("unsupported", ", ".join(str(m) for m in missing) + " in no cited quote")
+    foreign = _foreign_letters(text) - set().union(*(_foreign_letters(q) for q in quotes))
+    if foreign:  # a small model drifts into another language mid-sentence ("whistleblower投诉")
+        return Problem("unsupported", f'"{"".join(sorted(foreign))[:8]}" in no cited quote')
     quoted_times = set().union(*(times_in(normalize(q)) for q in quotes)) if quotes else set()
     for value in sorted(times_in(normalize(text)) - quoted_times):
         return Problem("unsupported", f'time "{value}" is not written so in a cited quote')

@@ -205,3 +205,21 @@ def test_one_of_a_set_named_before_has_no_referent():
     assert "pronoun" in kinds(other, [other])
     named = "One of the two donors was charged with fraud in 2014."
     assert "pronoun" not in kinds(named, [named])
+
+
+def test_words_in_a_script_no_quote_uses_are_unsupported():
+    quote = (
+        "Officials sent workers without protective gear, according to a whistleblower complaint."
+    )
+    drifted = (
+        "Officials sent workers without protective gear, according to a whistleblower\u6295\u8bc9."
+    )
+    assert "unsupported" in kinds(drifted, [quote])
+    assert "unsupported" not in kinds(quote, [quote])
+    accented = "Jos\u00e9 Mart\u00ednez said the vote would be held on Monday in Bogot\u00e1."
+    assert "unsupported" not in kinds(accented, [accented])
+
+
+def test_a_title_announced_and_not_given_is_a_cut_ending():
+    cut = "Late on Monday, the network published a story titled."
+    assert "fragment" in kinds(cut, [cut])

@@ -204,3 +204,10 @@ def test_a_quotations_speaker_without_the_quotation() -> None:
     assert df.speaker_only(quote, (quote,)) == ""
     reported = ("Smith said Roe will vote on Monday.",)
     assert df.speaker_only("Roe will vote on Monday.", reported) == ""
+
+
+def test_a_sentence_drifting_into_another_script_is_a_mismatch() -> None:
+    quote = "Officials sent workers without gear, according to a whistleblower complaint."
+    drifted = "Officials sent workers without gear, according to a whistleblower\u6295\u8bc9."
+    assert "mismatch" in kinds(drifted, (quote,))
+    assert "mismatch" not in kinds(quote, (quote,))

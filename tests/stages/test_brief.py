@@ -141,6 +141,8 @@ def test_cleaning_removes_what_only_made_sense_in_the_article():
     assert clean("WASHINGTON \u2015 Democrats voted.") == "Democrats voted."
     assert clean("WASHINGTON\u2014Democrats voted.") == "Democrats voted."
     assert clean("U.S.-Mexico talks resumed.") == "U.S.-Mexico talks resumed."
+    assert clean("(CNN)The US announced new rules.") == "The US announced new rules."
+    assert clean("(CNN) - The US announced new rules.") == "The US announced new rules."
     assert clean("However, the vote failed.") == "The vote failed."
     assert clean("Now is the time to act.") == "Now is the time to act."
     assert clean("(Moore has denied the allegations.)") == "Moore has denied the allegations."
