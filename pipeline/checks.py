@@ -41,6 +41,7 @@ _QUOTED = re.compile(
     r"|(?<!\w)['\u2018](?=\w)(?:[^'\u2018\u2019]|(?<=\w)['\u2019](?=\w))+['\u2019](?!\w)"
 )
 _ACCORDING = re.compile(r"\baccording to ([^,.;:]+)", re.IGNORECASE)
+_TRAILING_ATTRIBUTION = re.compile(r",\s+according to [^,]+$", re.IGNORECASE)
 _LEAD_ATTRIBUTION = re.compile(r"^according to [^,]+,\s*", re.IGNORECASE)
 _CUT_INITIAL = re.compile(r"(?<![A-Za-z.])([A-Z])\.\s+(?=[a-z])")
 _CITATION_MARK = re.compile(r"\[\d+\]|\barticle \[?\d+\]?", re.IGNORECASE)
@@ -85,7 +86,7 @@ _BE = {"is", "are", "was", "were", "be", "been", "being"}
 _BE_MAY_END_AFTER = {"what", "where", "who", "whoever", "how", "when", "wherever", "as", "than"}
 
 
-def _ends_after_wh(words: list[str]) -> bool:
+def _ends_after_wh(words: Sequence[str]) -> bool:
     """ "... where it was." is a whole sentence: a form of "be" may end one after a wh-word,
     "as" or "than"; otherwise it was cut ("... reported that a meeting was.")."""
     return any(w.lower() in _BE_MAY_END_AFTER for w in words[-6:-1])
@@ -106,9 +107,12 @@ def fragment(text: str) -> Problem | None:
         return Problem("fragment", "no closing punctuation")
     if re.search(r"[:;,]\W*$", text[:-1]):
         return Problem("fragment", "stops where the sentence goes on")
-    last = words[-1].lower()
-    if last in word_list("dangling_endings") or (last in _BE and not _ends_after_wh(words)):
-        return Problem("fragment", f'ends on "{words[-1]}"')
+    # An attribution added after a cut sentence hides the cut: "... a story titled, according to X."
+    said = _words(_TRAILING_ATTRIBUTION.sub("", text.rstrip(" .")))
+    for ending in {tuple(words), tuple(said)}:
+        last = ending[-1].lower() if ending else ""
+        if last in word_list("dangling_endings") or (last in _BE and not _ends_after_wh(ending)):
+            return Problem("fragment", f'ends on "{ending[-1]}"')
     if text.count('"') % 2 or text.count("\u201c") != text.count("\u201d"):
         return Problem("fragment", "a quotation mark is not closed")
     if _STRAY_SINGLE_END.search(text) and len(_OPEN_SINGLE.findall(text)) < len(
@@ -251,7 +255,6 @@ def empty_attribution(text: str) -> Problem | None:
 
 # A quotation's closing words and the verb after them ('…waiting," said'; '…farce," Sen.').
 _AFTER_QUOTATION = re.compile(r"[,!?][\"\u201d\u2019]\s*(?:[a-z]+\s+)?$")
-_TRAILING_ATTRIBUTION = re.compile(r",\s+according to [^,]+$", re.IGNORECASE)
 
 
 def speaker_only(text: str, quotes: Sequence[str]) -> Problem | None:

@@ -223,3 +223,5 @@ def test_words_in_a_script_no_quote_uses_are_unsupported():
 def test_a_title_announced_and_not_given_is_a_cut_ending():
     cut = "Late on Monday, the network published a story titled."
     assert "fragment" in kinds(cut, [cut])
+    attributed = "Late on Monday, the network published a story titled, according to NDTV."
+    assert "fragment" in kinds(attributed, [cut])

@@ -10,7 +10,6 @@ value and its source. One model call per briefing.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,9 +65,6 @@ _CONNECTIVE = re.compile(
 )
 _LABEL = re.compile(r"^((?:[\w'\u2019]+ ){0,3}[\w'\u2019]+):\s+(?=[A-Z\u201c\"])")
 MIN_REST = 6
-# A sentence whose words are this share of one outlet's sentence, in order, is that outlet's
-# wording: the briefing quotes it rather than say it in its own voice.
-COPY_SHARE = 0.8
 _ENDED = re.compile(r"[.!?][\"'\u201d\u2019\u00bb)]*$|[\"\u201d\u00bb]$")
 _QUOTED_ANY = re.compile(r"[\"\u201c\u201d\u00ab\u00bb]|(?<!\w)['\u2018]\w")
 _QUOTE_END = re.compile(r"[\"'\u201d\u2019\u00bb][.!?]?$")  # ends in a quotation
@@ -386,15 +382,22 @@ def _state_keeping(
 
 
 def _copied_from(text: str, pick: Pick) -> Claim | None:
-    """The group's claim whose sentence the text copies: most of the text's words, in order."""
-    words = re.findall(r"[\w'\u2019]+", normalize(text).lower())
-    best: tuple[float, Claim | None] = (0.0, None)
+    """The group's claim whose sentence holds the text word for word (a quotation must be
+    exact: a model's close paraphrase in quotation marks would misquote the outlet)."""
+    words = _plain_words(text)
+    if not words:
+        return None
     for claim in pick.claims[:MAX_VERBATIM_TRIES]:
-        source = re.findall(r"[\w'\u2019]+", normalize(claim.quote).lower())
-        blocks = difflib.SequenceMatcher(None, words, source, autojunk=False).get_matching_blocks()
-        share = sum(b.size for b in blocks) / max(1, len(words))
-        best = max(best, (share, claim), key=lambda b: b[0])
-    return best[1] if best[0] >= COPY_SHARE else None
+        if f" {words} " in f" {_plain_words(claim.quote)} ":
+            return claim
+    return None
+
+
+def _plain_words(text: str) -> str:
+    """Lower-case words with their inner punctuation ("u.s", "5.5%"), nothing between them."""
+    text = normalize(text).lower().replace("\u2019", "'")
+    tokens = (t.strip(".,;:'-") for t in re.findall(r"[\w'.,;:%$&/-]+", text))
+    return " ".join(t for t in tokens if t)
 
 
 def _as_copied(

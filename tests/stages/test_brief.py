@@ -346,6 +346,11 @@ def test_a_copied_sentence_is_its_outlets_quoted_words():
         "Kyiv Independent reported: \u201cOfficials counted 40 delegates at the summit on"
         " Friday.\u201d"
     )
+    # words left out in the middle: no longer the outlet's sentence, so never in quotation marks
+    gap = {"text": "Officials counted 40 delegates on Friday.", "groups": ["g1"]}
+    ctx, _ = context("write_briefing", {"title": "Summit", "sentences": [gap]})
+    text = write_briefing(groups, [plain], ARTICLES, ctx).briefing.sentences[0].text
+    assert "\u201c" not in text
     # a sentence in the model's own words stays in the briefing's voice
     own = {"text": "Officials said 40 delegates came to the summit on Friday.", "groups": ["g1"]}
     ctx, _ = context("write_briefing", {"title": "Summit", "sentences": [own]})
