@@ -413,13 +413,18 @@ def _as_copied(
     if claim is None or claim.article_id not in articles:
         return attempt
     others = [articles[a] for a in attempt.backing if a != claim.article_id and a in articles]
-    text = quoted(candidate, articles[claim.article_id], _also(others))
-    restated = _try(text, pick, articles)
-    if restated.problems:
-        return attempt
-    restated.verbatim = attempt.verbatim
-    restated.backing = sorted({*attempt.backing, claim.article_id})
-    return restated
+    source = articles[claim.article_id]
+    # "as did …" is left out when the sentence would run too long with it: the citations
+    # still name every outlet that reports it.
+    for text in dict.fromkeys(
+        [quoted(candidate, source, _also(others)), quoted(candidate, source)]
+    ):
+        restated = _try(text, pick, articles)
+        if not restated.problems:
+            restated.verbatim = attempt.verbatim
+            restated.backing = sorted({*attempt.backing, claim.article_id})
+            return restated
+    return attempt
 
 
 def _also(others: list[Article]) -> str:
