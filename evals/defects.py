@@ -201,6 +201,8 @@ def glued_headline(sentence: str, titles: Sequence[str] = ()) -> str:
             continue
         before = toks[max(0, i - 3) : i + 1]
         after = toks[i + 1 : i + 6]
+        if after and after[0][:1] in ('"', "'"):
+            continue  # 'X reported: "Senate Majority Leader …"' introduces a quotation
         if (
             len(before) >= 3
             and all(w[:1].isupper() for w in before)

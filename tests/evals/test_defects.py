@@ -211,3 +211,13 @@ def test_a_sentence_drifting_into_another_script_is_a_mismatch() -> None:
     drifted = "Officials sent workers without gear, according to a whistleblower\u6295\u8bc9."
     assert "mismatch" in kinds(drifted, (quote,))
     assert "mismatch" not in kinds(quote, (quote,))
+
+
+def test_a_colon_that_opens_a_quotation_glues_no_headline() -> None:
+    quoted = (
+        'The Daily Record reported, as did The Evening Post: "Senate Majority Leader Jane Roe '
+        'said the vote will wait."'
+    )
+    assert df.glued_headline(quoted) == ""
+    glued = "Air India Plane Crash: Recovery And DNA Testing Efforts BJP leader Amit Shah said."
+    assert df.glued_headline(glued)
