@@ -181,6 +181,10 @@ def unnamed_attribution(sentence: str) -> str:
         who_words = who.split()
         if not who_words or all(w in unnamed for w in who_words) or " ".join(who_words) in unnamed:
             return f"according to {m.group(1).strip()!r}"
+    if not re.search(
+        r"[a-z0-9]", tx.fold(tx.outside_quotes(tx.strip_citations(tx.normalize(sentence))))
+    ):
+        return "a quotation with no speaker named"
     return ""
 
 

@@ -223,6 +223,9 @@ def first_person(text: str) -> Problem | None:
         if word == "i" and raw != "I":
             continue
         return Problem("first_person", f'"{raw}" outside quotation marks')
+    for raw in re.findall(r"[A-Za-z]+", unquoted(text)):
+        if raw.lower() in word_list("second_person"):
+            return Problem("first_person", f'"{raw}" outside quotation marks addresses the reader')
     return _unnamed_speaker(text)
 
 
@@ -241,9 +244,12 @@ def _unnamed_speaker(text: str) -> Problem | None:
 
 
 def empty_attribution(text: str) -> Problem | None:
-    """ "according to article and article", "according to multiple sources": names no one."""
+    """ "according to article and article", "according to multiple sources": names no one;
+    nor does a sentence that is only a quotation."""
     if _CITATION_MARK.search(text) or "unknown outlet" in text.lower():
         return Problem("attribution", "cites an article number instead of a name")
+    if not re.search(r"[A-Za-z0-9]", unquoted(text)):
+        return Problem("attribution", "a quotation with no one named as its speaker")
     generic = word_list("generic_sources")
     titled = _QUOTED.sub(" Title ", normalize(text))  # an article cited by its quoted title
     for match in _ACCORDING.finditer(titled):

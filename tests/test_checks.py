@@ -225,3 +225,17 @@ def test_a_title_announced_and_not_given_is_a_cut_ending():
     assert "fragment" in kinds(cut, [cut])
     attributed = "Late on Monday, the network published a story titled, according to NDTV."
     assert "fragment" in kinds(attributed, [cut])
+
+
+def test_second_person_outside_quotes_addresses_the_reader():
+    spoken = "Then in the next breath, you say the supervisors have too much discretion."
+    assert "first_person" in kinds(spoken, [spoken])
+    quoted = 'Kennedy said: "Then in the next breath, you say the supervisors have discretion."'
+    assert "first_person" not in kinds(quoted, [quoted])
+
+
+def test_a_quotation_alone_names_no_speaker():
+    bare = '"Then in the next breath, the supervisors have too much discretion."'
+    assert "attribution" in kinds(bare, [bare])
+    said = '"The supervisors have too much discretion," Justice Kennedy said.'
+    assert "attribution" not in kinds(said, [said])

@@ -384,11 +384,11 @@ def _state_keeping(
 def _copied_from(text: str, pick: Pick) -> Claim | None:
     """The group's claim whose sentence holds the text word for word (a quotation must be
     exact: a model's close paraphrase in quotation marks would misquote the outlet)."""
-    words = _plain_words(text)
+    words = _plain_words(clean(text))
     if not words:
         return None
     for claim in pick.claims[:MAX_VERBATIM_TRIES]:
-        if f" {words} " in f" {_plain_words(claim.quote)} ":
+        if f" {words} " in f" {_plain_words(clean(claim.quote))} ":
             return claim
     return None
 

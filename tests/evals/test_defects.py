@@ -221,3 +221,9 @@ def test_a_colon_that_opens_a_quotation_glues_no_headline() -> None:
     assert df.glued_headline(quoted) == ""
     glued = "Air India Plane Crash: Recovery And DNA Testing Efforts BJP leader Amit Shah said."
     assert df.glued_headline(glued)
+
+
+def test_a_quotation_alone_names_no_speaker() -> None:
+    assert df.unnamed_attribution('"Then the supervisors have too much discretion." [2]')
+    assert df.unnamed_attribution('"The supervisors have discretion," Kennedy said. [2]') == ""
+    assert df.unnamed_attribution("\u201cThen the supervisors have too much discretion.\u201d")
