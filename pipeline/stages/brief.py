@@ -37,6 +37,7 @@ from pipeline.stages.select import (
     Pick,
     claim_position,
     core_names,
+    first_picks,
     needs_attribution,
     repeats,
     select_groups,
@@ -532,7 +533,11 @@ def write_briefing(
     """The briefing: the selected groups, each in one checked sentence, within `budget` words.
     `encode` (a sentence encoder) lets selection see that two groups say the same thing."""
     by_article = {a.id: a for a in articles}
-    picks = select_groups(groups, claims, articles, budget, encode=encode)
+    # Groups past the model's batch are stated verbatim if budget is left when drafts fail.
+    reserve = select_groups(
+        groups, claims, articles, RESERVE_FACTOR * budget, MAX_RESERVE, encode=encode
+    )
+    picks = first_picks(reserve, budget)
     core = core_names(articles)
     result = BriefResult(briefing=Briefing(title="", sentences=[]))
     if not picks:
@@ -557,10 +562,6 @@ def write_briefing(
     said: list[set[str]] = []
     words = 0
     full = False  # a group several outlets carry did not fit: only such groups may follow
-    # Groups past the model's batch are stated verbatim if budget is left when drafts fail.
-    reserve = select_groups(
-        groups, claims, articles, RESERVE_FACTOR * budget, MAX_RESERVE, encode=encode
-    )
     for pick in [*picks, *reserve[len(picks) :]]:
         extra = conflict_sentence(pick.group, by_article)
         if extra and states_values_only(pick.group):

@@ -344,3 +344,16 @@ def select_groups(
         words += size
         picks.append(Pick(group, section_of(group), members, tier, score, size))
     return picks
+
+
+def first_picks(
+    taken: list[Pick], budget: int = WORD_BUDGET, max_picks: int = MAX_PICKS
+) -> list[Pick]:
+    """The picks `select_groups` makes with `budget`, from a selection made with a larger one:
+    they are its prefix, so the brief stage ranks once for its batch and its reserve."""
+    words = 0
+    for i, pick in enumerate(taken):
+        if i and (words + pick.words > budget * OVERSELECT or i >= max_picks):
+            return taken[:i]
+        words += pick.words
+    return list(taken)

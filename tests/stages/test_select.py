@@ -107,3 +107,12 @@ def test_a_group_saying_what_a_taken_one_says_waits_behind_a_new_development():
     assert by_words[0] == by_meaning[0] == "g1"
     assert by_words[1] == "g2"  # earlier in its articles, so it scores higher alone
     assert by_meaning[1] == "g3"
+
+
+def test_the_picks_of_a_budget_are_the_prefix_of_a_larger_selection():
+    from pipeline.stages.select import first_picks
+
+    everything = select_groups(GROUPS, CLAIMS, ARTICLES, budget=500, max_picks=30)
+    for budget in (12, 30, 60, 500):
+        alone = [p.group.id for p in select_groups(GROUPS, CLAIMS, ARTICLES, budget=budget)]
+        assert [p.group.id for p in first_picks(everything, budget)] == alone
