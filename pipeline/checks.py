@@ -288,7 +288,7 @@ def credited(text: str) -> str:
     for i, word in enumerate(words):
         if word.lower().strip(",.;:") in verbs:
             parts.append(" ".join(words[max(0, i - CREDIT_WINDOW) : i]))
-            after = words[i + 1 : i + 3]  # '..., said Peskov.' (inverted after a quotation)
+            after = words[i + 1 : i + 3]  # '..., said Roe.' (inverted after a quotation)
             inverted = i > 0 and words[i - 1].endswith((",", '"', "\u201d"))
             if inverted and after and after[0][:1].isupper():
                 parts.append(" ".join(after))

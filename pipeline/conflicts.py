@@ -73,7 +73,7 @@ def dates_in(text: str) -> set[str]:
 
 
 def ages_in(text: str) -> set[str]:
-    """Ages of people as stated ("Mr Lavrov, 75," / "the 76-year-old")."""
+    """Ages of people as stated ("Ms Roe, 75," / "the 76-year-old")."""
     text = normalize(text)
     found: set[str] = set()
     for pattern in _AGE_PATTERNS:
@@ -142,14 +142,14 @@ _AGED_AFTER = re.compile(
 
 
 def aged_people(text: str) -> dict[str, str]:
-    """Person -> age where the age sits right next to a name ("Lavrov, 75," / "76-year-old
-    Lavrov" / "At 75, Lavrov")."""
+    """Person -> age where the age sits right next to a name ("Roe, 75," / "76-year-old
+    Roe" / "At 75, Roe")."""
     text = normalize(text)
     found: dict[str, str] = {}
     for name, age in _AGED_BEFORE.findall(text):
         found[name.lower()] = age
     for m in _AGED_AFTER.finditer(text):
         age = next(g for g in m.groups()[:3] if g)
-        # "76-year-old Sergei Lavrov" -> "lavrov", the word "Lavrov, 75," is keyed by.
+        # "76-year-old Jane Roe" -> "roe", the word "Roe, 75," is keyed by.
         found[m.group(4).split()[-1].lower()] = age
     return {n: a for n, a in found.items() if n not in {"the", "mr", "ms"} and 15 <= int(a) <= 110}
