@@ -327,7 +327,7 @@ def _state(
     check and says something new, else the first verbatim claim (or its restatement) that
     passes; None when nothing does. A wording that leaves out a `needed` name its source
     sentence holds (a name most outlets use that the briefing has not said yet: "…, which
-    led to the cancellation of the Budapest summit") is passed over while another keeps it."""
+    led to the cancellation of the summit in Geneva") is passed over while another keeps it."""
     if needed:
         kept = _state_keeping(pick, drafts, said, articles, needed)
         if kept[0] is not None:
@@ -538,7 +538,6 @@ def write_briefing(
         groups, claims, articles, RESERVE_FACTOR * budget, MAX_RESERVE, encode=encode
     )
     picks = first_picks(reserve, budget)
-    core = core_names(articles)
     result = BriefResult(briefing=Briefing(title="", sentences=[]))
     if not picks:
         result.briefing.title = _title("", claims, articles)
@@ -562,12 +561,12 @@ def write_briefing(
     said: list[set[str]] = []
     words = 0
     full = False  # a group several outlets carry did not fit: only such groups may follow
+    unsaid = core_names(articles)  # names most outlets use that no stated sentence says yet
     for pick in [*picks, *reserve[len(picks) :]]:
         extra = conflict_sentence(pick.group, by_article)
         if extra and states_values_only(pick.group):
             chosen, rejected = None, 0  # "Sources differ on the age of X: …" says it all
         else:
-            unsaid = core - set().union(*(names_in(s.text) for _, s in stated))
             chosen, rejected = _state(
                 pick, drafts.get(pick.group.id, []), said, by_article, frozenset(unsaid)
             )
@@ -582,6 +581,7 @@ def write_briefing(
         if full and pick.tier >= 3:
             continue  # nothing single-source takes the place of a group several outlets carry
         words += size
+        start = len(stated)
         if chosen is not None:
             said.append(term_set(chosen.text))
             result.verbatim += chosen.verbatim
@@ -595,6 +595,8 @@ def write_briefing(
             )
             stated.append((pick, briefed))
         stated += [(pick, s) for s in extra]
+        for _, told in stated[start:]:
+            unsaid -= names_in(told.text)
     stated = _in_source_sequence(stated, by_article)
     ordered = sorted(stated, key=lambda ps: SECTION_ORDER.index(ps[1].section))
     result.briefing = Briefing(
