@@ -102,6 +102,8 @@ def fragment(sentence: str) -> str:
         return "no closing punctuation"
     if re.search(r"[,;:]\s*[,;:.]", tx.outside_quotes(clean)):
         return "doubled punctuation"
+    if re.search(r"\s-+\s*[.!?]", clean):  # "... endorsed by Mr. Romney -." (quoted or not)
+        return "a dash aside that never closes"
     return ""
 
 
@@ -125,9 +127,23 @@ def dangling_pronoun(sentence: str) -> str:
     opening that points back ("This comes as ...", "The statement follows ...")."""
     rest = body(sentence)
     raw = tx.words(rest)[:4]
-    opening = [w.lower() for w in raw[:3]] + ["", ""]
+    opening = [w.lower() for w in raw[:4]] + ["", "", ""]
     lists = word_lists()
-    if opening[0] in lists["demonstratives"] and opening[1] not in lists["time_words"]:
+    if opening[0] == "others":
+        return "opens with 'others', set against someone named before"
+    if opening[0] in lists["back_prepositions"] and (
+        opening[1] == "then" or (opening[1] in {"that", "those", "these"} and opening[2])
+    ):
+        return f"opens with {' '.join(opening[:2])!r}, a time or case named before"
+    if opening[0] == "such" and opening[1] in {"a", "an"}:
+        opening = [opening[0], *opening[2:]]
+    if opening[0] == "the" and opening[1] in lists["shell_modifiers"]:
+        opening = [opening[0], *opening[2:]]
+    if (
+        opening[0] in lists["demonstratives"]
+        and opening[1] not in lists["time_words"]
+        and (opening[0] not in {"these", "those"} or _points_back(opening[1], opening[2]))
+    ):
         return f"opens with {opening[0]!r}, pointing to an earlier sentence"
     if (
         opening[0] in {"the", "such"}
@@ -140,6 +156,9 @@ def dangling_pronoun(sentence: str) -> str:
         return f"opens with {' '.join(opening[:2])!r}, naming no one"
     if _referring_it(tx.words(rest)):
         return "opens with 'it', pointing to an earlier sentence"
+    loose = re.search(r"\b(these|those) ([a-z]+)( [a-z]+)?", tx.outside_quotes(rest[1:]))
+    if loose and _points_back(loose.group(2), (loose.group(3) or "").strip()):
+        return f"{loose.group(1)} {loose.group(2)!r} points to things named before"
     pronouns = lists["pronouns"]
     for i, w in enumerate(tx.words(tx.outside_quotes(rest))):
         if w.lower() in pronouns:
@@ -149,6 +168,16 @@ def dangling_pronoun(sentence: str) -> str:
         if tx.names(w) and w.lower() not in pronouns:
             return ""
     return ""
+
+
+def _points_back(noun: str, then: str) -> bool:
+    """ "those warnings" points back; "those who", "those in the room", "these days" and "those
+    killed in ..." carry what they mean."""
+    lists = word_lists()
+    if noun in lists["demonstrative_content"] or noun in lists["time_words"]:
+        return False
+    after = lists["demonstrative_content"]
+    return not (noun.endswith(("ed", "ing")) and (not then or then in after))
 
 
 def _referring_it(words: Sequence[str]) -> bool:
@@ -185,7 +214,23 @@ def unnamed_attribution(sentence: str) -> str:
         r"[a-z0-9]", tx.fold(tx.outside_quotes(tx.strip_citations(tx.normalize(sentence))))
     ):
         return "a quotation with no speaker named"
-    return ""
+    return _speech_without_speaker(sentence)
+
+
+def _speech_without_speaker(sentence: str) -> str:
+    """A quotation in which someone says "I" or addresses "you", with no reporting verb to say
+    who: an outlet credited with "according to X" did not speak it."""
+    clean = tx.normalize(sentence)
+    # Straight marks once normalised; less anyone quoted inside the quotation.
+    inside = " ".join(tx.outside_quotes(q[1:-1]) for q in re.findall(r"\"[^\"]*\"", clean))
+    lists = word_lists()
+    persons = {w.lower() for w in lists["first_person"]} - {"us"} | lists["second_person"]
+    if not any(w.lower() in persons for w in tx.words(inside)):
+        return ""
+    outside = {w.lower() for w in tx.words(tx.outside_quotes(clean))}
+    if outside & (lists["reporting_verbs"] - {"reports", "reported", "reporting"}):
+        return ""
+    return "a quotation in the first or second person with no speaker named"
 
 
 def glued_headline(sentence: str, titles: Sequence[str] = ()) -> str:

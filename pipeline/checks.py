@@ -53,6 +53,7 @@ _COMPLEMENTIZERS = {"that", "whether", "if", "to", "how", "when", "why", "what",
 # "One, Jane Roe of Houston, was charged": one of a set the article named just before.
 _ONE_OF_A_SET = re.compile(r"(?:one|the other|another|the latter|the former)\s*,", re.IGNORECASE)
 _DOUBLED = re.compile(r"[,;:]\s*[,;:.]")
+_DASH_END = re.compile(r"\s[-\u2013\u2014]+\s*[.!?]")  # "… endorsed by Mr. Romney -." was cut
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,8 @@ def fragment(text: str) -> Problem | None:
         _CLOSE_SINGLE.findall(text)
     ):
         return Problem("fragment", "a closing quotation mark that nothing opened")
+    if _DASH_END.search(text):
+        return Problem("fragment", "a dash opens an aside that the sentence never closes")
     if _DOUBLED.search(unquoted(text)):
         return Problem("fragment", "doubled punctuation (\u201c,,\u201d or \u201c, .\u201d)")
     if _CUT_INITIAL.search(text):
@@ -139,8 +142,19 @@ def _headline(text: str) -> Problem | None:
     return None
 
 
-_SHELL_CONTENT = {"that", "to", "of", "by"}
+_SHELL_CONTENT = {"that", "to", "of", "by", "between", "against"}
 _EPITHET_MODIFIERS = {"former", "new", "veteran", "embattled", "longtime", "retiring"}
+# "The latest criticism ...", "The earlier statement ...": still the shell noun of a sentence
+# the reader has not seen.
+_SHELL_MODIFIERS = {"latest", "recent", "new", "same", "earlier", "previous", "initial"}
+# "Until then, ...", "After that, ...", "In those cases ...": a time or case named before.
+_BACK_PREPOSITIONS = {"until", "since", "by", "before", "after", "from", "at", "in", "during"}
+_PREPOSITIONS = {"in", "at", "on", "by", "from", "near", "with", "during", "after", "under"}
+# "those who ...", "those in the room": "these"/"those" as a pronoun with its content after it.
+_DEMONSTRATIVE_CONTENT = {
+    "who", "whom", "whose", "which", "that", "of", "in", "at", "on", "with", "from", "for",
+    "among", "near", "under", "outside", "inside",
+}  # fmt: skip
 
 
 def dangling_reference(text: str) -> Problem | None:
@@ -148,12 +162,25 @@ def dangling_reference(text: str) -> Problem | None:
     (not "This week"), or "The/Such" before a shell noun ("The statement follows ...", "The
     move comes after ...")."""
     own = _LEAD_ATTRIBUTION.sub("", normalize(text)).lstrip("\"'\u201c\u00ab(")
-    words = [w.lower() for w in re.findall(r"[A-Za-z]+", own)[:3]]
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", own)[:4]]
     if not words:
         return None
+    if words[0] == "others" or words[:2] == ["the", "others"]:
+        return Problem("pronoun", 'opens with "others", set against someone named before')
+    if words[0] in _BACK_PREPOSITIONS and _points_back(words[1:]):
+        opening = " ".join(words[:2])
+        return Problem("pronoun", f'opens with "{opening}", a time or case named before')
+    if words[0] == "such" and words[1:2] in (["a"], ["an"]):  # "Such a move is ..."
+        words = [words[0], *words[2:]]
+    if words[0] == "the" and words[1:2] and words[1] in _SHELL_MODIFIERS:
+        words = [words[0], *words[2:]]
     following = words[1] if len(words) > 1 else ""
     third = words[2] if len(words) > 2 else ""
-    if words[0] in _DEMONSTRATIVES and following not in word_list("time_nouns"):
+    if words[0] in {"these", "those"} and not _demonstrative_noun([*words[1:3], ".", "."]):
+        pass  # "Those who voted ...", "Those killed in ..."
+    elif words[0] in _DEMONSTRATIVES and not (
+        words[0] == "this" and following in word_list("time_nouns")
+    ):
         return Problem("pronoun", f'opens with "{words[0]}", pointing to an earlier sentence')
     # A shell noun with its content right after it ("The claim that ...", "The decision to
     # ...", "The report by ...") says what it is about (Schmid's N-that / N-to pattern).
@@ -170,6 +197,37 @@ def dangling_reference(text: str) -> Problem | None:
     if words[0] in {"it", "its"} and not _empty_it(own):
         return Problem("pronoun", 'opens with "it", pointing to an earlier sentence')
     return None
+
+
+def _points_back(words: Sequence[str]) -> bool:
+    """ "then", or "that"/"those"/"these" and a noun, after an opening preposition ("Until then",
+    "At that point", "In those cases"); "this week" dates the sentence and points nowhere."""
+    if not words:
+        return False
+    if words[0] == "then":
+        return True
+    return words[0] in _DEMONSTRATIVES - {"this"} and len(words) > 1
+
+
+def _loose_demonstrative(text: str) -> str | None:
+    """ "… doesn't back those doomsday warnings.": "these"/"those" before a noun, outside
+    quotations, for things named in a sentence the reader has not seen. "those who …",
+    "those killed in …" and "these days" carry their content with them."""
+    words = [*re.findall(r"[A-Za-z]+|[,.;:]", text), "."]
+    for at, word in enumerate(words[:-2]):
+        if word.lower() in {"these", "those"} and _demonstrative_noun(words[at + 1 : at + 3]):
+            return f"{word} {words[at + 1]}"
+    return None
+
+
+def _demonstrative_noun(after: Sequence[str]) -> bool:
+    """Whether "these"/"those" stands before a noun it points back with ("those warnings"),
+    rather than before what it means ("those who", "those killed in", "these days")."""
+    word, then = after[0], after[1]
+    if not word.islower() or word in _DEMONSTRATIVE_CONTENT or word in word_list("time_nouns"):
+        return False
+    # "those killed in ...", "those living near ...": people picked out by what follows
+    return not (word.endswith(("ed", "ing")) and not then.isalpha() or then in _PREPOSITIONS)
 
 
 def _epithet(text: str) -> bool:
@@ -203,6 +261,9 @@ def dangling_pronoun(text: str) -> Problem | None:
     if reference:
         return reference
     own = unquoted(_LEAD_ATTRIBUTION.sub("", normalize(text)))
+    loose = _loose_demonstrative(own)
+    if loose:
+        return Problem("pronoun", f'"{loose}" points to things named in an earlier sentence')
     pronouns = word_list("pronouns")
     for match in re.finditer(r"[A-Za-z]+", own):
         word = match.group().lower()
@@ -230,11 +291,11 @@ def first_person(text: str) -> Problem | None:
 
 
 def _unnamed_speaker(text: str) -> Problem | None:
-    """A quotation in the first person needs its speaker named with a reporting verb: an
-    outlet ("according to X") did not say "I"."""
-    listed = word_list("first_person")
+    """A quotation in the first or second person needs its speaker named with a reporting
+    verb: an outlet ("according to X") did not say "I", nor address "you"."""
+    listed = (word_list("first_person") - {"us"}) | word_list("second_person")
     inside = " ".join(m.group() for m in _QUOTED.finditer(normalize(text)))
-    if not any(w in listed and w != "us" for w in re.findall(r"[a-z]+", inside.lower())):
+    if not any(w in listed for w in re.findall(r"[a-z]+", inside.lower())):
         return None
     verbs = word_list("reporting_verbs") - {"according"}
     outside = [w.lower() for w in re.findall(r"[A-Za-z]+", unquoted(text))]

@@ -239,3 +239,47 @@ def test_a_quotation_alone_names_no_speaker():
     assert "attribution" in kinds(bare, [bare])
     said = '"The supervisors have too much discretion," Justice Kennedy said.'
     assert "attribution" not in kinds(said, [said])
+
+
+def test_openings_that_point_to_an_earlier_sentence():
+    # Shapes seen in NeuS and BASIL dev briefings, with made-up names.
+    for text in [
+        "Such a move is generally considered a breach of protocol by diplomats.",
+        "The latest criticism comes in a letter released Tuesday by the faculty.",
+        "The update came after the currency fell on an unconfirmed report.",
+        "Others appeared worried about the consequences for other businesses.",
+        "Until then, Roe will continue to serve the people of the district.",
+        "After that meeting, Roe flew back to the capital on Friday.",
+    ]:
+        assert "pronoun" in kinds(text, [text]), text
+    for text in [
+        "This week, the council voted to close the plant in Springfield.",
+        "Those who voted for the plan in Springfield were thanked by Roe.",
+        "Those killed in the storm in Springfield were buried on Friday.",
+        "After the vote in Springfield, Roe flew back to the capital.",
+    ]:
+        assert "pronoun" not in kinds(text, [text]), text
+
+
+def test_these_or_those_before_a_noun_points_back():
+    warnings = "The polling in Springfield does not back those doomsday warnings about Roe."
+    assert "pronoun" in kinds(warnings, [warnings])
+    sites = "As guardians of these sacred sites, the Roe family has decreed a ban."
+    assert "pronoun" in kinds(sites, [sites])
+    content = "Roe said those in the room in Springfield agreed with the plan."
+    assert "pronoun" not in kinds(content, [content])
+
+
+def test_a_quotation_addressed_to_you_needs_its_speaker():
+    quote = '"You paid in to the fund for years, and now it is gone."'
+    credited_to_outlets = f"According to The Daily Record, {quote}"
+    assert "first_person" in kinds(credited_to_outlets, [quote])
+    spoken = f'{quote[:-2]}," Roe said in Springfield.'
+    assert "first_person" not in kinds(spoken, [spoken])
+
+
+def test_a_dash_aside_that_never_closes_is_a_cut_sentence():
+    cut = "The campaign said that the Roe plan - broadly endorsed by Doe -."
+    assert "fragment" in kinds(cut, [cut])
+    whole = "The Roe plan - broadly endorsed by Doe - would close the plant."
+    assert "fragment" not in kinds(whole, [whole])

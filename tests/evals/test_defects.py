@@ -227,3 +227,33 @@ def test_a_quotation_alone_names_no_speaker() -> None:
     assert df.unnamed_attribution('"Then the supervisors have too much discretion." [2]')
     assert df.unnamed_attribution('"The supervisors have discretion," Kennedy said. [2]') == ""
     assert df.unnamed_attribution("\u201cThen the supervisors have too much discretion.\u201d")
+
+
+def test_more_openings_and_determiners_that_point_back():
+    for text in [
+        "Such a move is generally considered a breach of protocol.",
+        "The latest criticism comes in a letter released Tuesday.",
+        "Others appeared worried about the consequences.",
+        "Until then, Roe will continue to serve.",
+        "The polling does not back those doomsday warnings about Roe.",
+    ]:
+        assert df.dangling_pronoun(text), text
+    for text in [
+        "Those who voted for the plan were thanked by Roe.",
+        "Those killed in the storm were buried on Friday.",
+        "Roe said those in the room agreed.",
+    ]:
+        assert df.dangling_pronoun(text) == "", text
+
+
+def test_a_first_or_second_person_quotation_needs_a_speaker():
+    assert df.unnamed_attribution('According to CNN, "You paid in to the fund for years."')
+    assert df.unnamed_attribution('"We will win," Roe said.') == ""
+    # someone quoted inside an outlet's quoted sentence is named by the outlet's words
+    nested = "CNN reported: \u201cRoe said: \u2018I will win.\u2019\u201d"
+    assert df.unnamed_attribution(nested) == ""
+
+
+def test_a_dash_aside_that_never_closes_is_a_fragment():
+    assert df.fragment("The campaign said the plan - endorsed by Doe -.")
+    assert df.fragment("The plan - endorsed by Doe - would close the plant.") == ""
