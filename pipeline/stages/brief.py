@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, create_model
 
-from pipeline.checks import Problem, credited, loaded_words, sentence_problems
+from pipeline.checks import Problem, credited, loaded_words, sentence_problems, unquoted
 from pipeline.compress import compressed
-from pipeline.grounding import has_attribution, is_boilerplate, names_in, normalize, unsupported
+from pipeline.grounding import (
+    has_attribution,
+    is_boilerplate,
+    names_in,
+    normalize,
+    numbers_in,
+    unsupported,
+)
 from pipeline.schema import (
     Article,
     Briefing,
@@ -48,6 +56,8 @@ from pipeline.text import overlap, term_set, word_list
 MAX_NAMED = 3
 # A count of cited outlets is spelled out: a digit there would read as one of the story's figures.
 _COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_NEGATIONS = {"not", "never", "no", "nor", "neither", "cannot"}
+_NEGATION_REACH = 6  # "said he was not", "declared in December that he would not"
 MAX_NAMED_WORDS = 8  # words of source names in one attribution
 MAX_VERBATIM_TRIES = 8  # best claims tried as the fallback: a 200-outlet group is not tried whole
 MAX_TITLE_WORDS = 7  # an article cited by its headline: enough words to know it by
@@ -61,7 +71,7 @@ _SPACES = re.compile(r"\s+")
 _CONNECTIVE = re.compile(
     r"^(?:(?:but|and|however|meanwhile|moreover|furthermore|additionally|nonetheless|"
     r"nevertheless)\b,?|(?:still|yet|so|also|now|instead|thus|separately|in addition|"
-    r"at the same time|soon after),)\s+",
+    r"at the same time|soon after),|now(?=\s+(?-i:[A-Z])))\s+",
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^((?:[\w'\u2019]+ ){0,3}[\w'\u2019]+):\s+(?=[A-Z\u201c\"])")
@@ -144,10 +154,11 @@ def clean(text: str) -> str:
     label = _LABEL.match(text)
     if label and not names_in(label.group(1)) and len(text[label.end() :].split()) >= MIN_REST:
         text = text[label.end() :]
-    match = _CONNECTIVE.match(text)
-    if match and len(text) > match.end():
-        rest = text[match.end() :]
-        text = rest[:1].upper() + rest[1:]
+    for _ in range(2):  # "But now Moore has decided ..."
+        match = _CONNECTIVE.match(text)
+        if match and len(text) > match.end():
+            rest = text[match.end() :]
+            text = rest[:1].upper() + rest[1:]
     return text
 
 
@@ -187,19 +198,53 @@ def attribute(text: str, who: str) -> str:
     return f"According to {who}, {first} {rest}".rstrip()
 
 
-def _backing(text: str, pick: Pick) -> list[int]:
+def _backing(text: str, pick: Pick, articles: dict[int, Article]) -> list[int]:
     """The articles of the group that carry every number of the sentence (a detail may come
-    from one outlet only); all of the group's articles when none carries them all."""
+    from one outlet only): in the group's claims, or in one sentence of the article (an outlet
+    that leads with the development often gives its weekday a sentence later). Never from
+    elsewhere in the article when outlets disagree on a value: that is the conflict. All of
+    the group's articles when none carries them all; an outlet reported as saying the
+    opposite never."""
     everyone = sorted(pick.group.article_ids)
-    backing = [
-        aid
-        for aid in everyone
-        if not any(
-            m.kind == "number"
-            for m in unsupported(text, [c.quote for c in pick.claims if c.article_id == aid])
-        )
-    ]
+    wanted = numbers_in(text)
+    negated = _negated(text)
+    backing = []
+    for aid in everyone:
+        own = [c for c in pick.claims if c.article_id == aid]
+        if own and all(_negated(c.quote) != negated for c in own):
+            continue  # "was not planning to waive" does not back "is considering lifting"
+        missing = wanted - {n for c in own for n in _numbers_of(c.quote)}
+        if missing and (pick.group.conflicts or not _in_one_sentence(missing, articles.get(aid))):
+            continue
+        backing.append(aid)
     return backing or everyone
+
+
+def _in_one_sentence(numbers: set[str], article: Article | None) -> bool:
+    """Whether one sentence of the article gives all these numbers."""
+    if article is None:
+        return False
+    return any(numbers <= _numbers_of(article.text[start:end]) for start, end in article.sentences)
+
+
+def _negated(text: str) -> bool:
+    """Whether someone is reported as saying "not": a negation within a few words after a
+    speech verb, outside quotations ("Roe said he was not planning to …"). Only the reported
+    statement itself counts: a "not" elsewhere ("who did not seek approval", "not just the
+    State Department") is detail an outlet may word either way."""
+    words = re.findall(r"[a-z]+(?:['\u2019]t)?", unquoted(text).lower())
+    verbs = word_list("speech_verbs") | word_list("reporting_verbs")
+    for at, word in enumerate(words):
+        if word in verbs:
+            after = words[at + 1 : at + 1 + _NEGATION_REACH]
+            if any(w in _NEGATIONS or w.endswith(("n't", "n\u2019t")) for w in after):
+                return True
+    return False
+
+
+@lru_cache(maxsize=512)
+def _numbers_of(text: str) -> frozenset[str]:
+    return frozenset(numbers_in(text))
 
 
 def _attributed(
@@ -245,7 +290,7 @@ def _try(text: str, pick: Pick, articles: dict[int, Article]) -> _Stated:
     """One way of stating the group: attributed where needed, then checked."""
     outlets = [source_name(articles[a]) for a in pick.group.article_ids]
     text = _finished(text)
-    backing = _backing(text, pick)
+    backing = _backing(text, pick, articles)
     text, added = _attributed(text, pick, backing, articles, outlets)
     quotes = [c.quote for c in pick.claims]
     credited = names(backing, articles)  # may say "and 2 other outlets"
@@ -329,6 +374,22 @@ def _state(
     sentence holds (a name most outlets use that the briefing has not said yet: "…, which
     led to the cancellation of the summit in Geneva") is passed over while another keeps it."""
     if needed:
+        # Another outlet's sentence of the group that names more of the story ("... canceled
+        # his planned summit with the Russian leader in Budapest") is stated rather than the
+        # model's condensing of the best one, which can only say what that one says.
+        best = pick.claims[0].quote
+        first = len(names_in(best) & needed)
+        richer = [
+            c
+            for c in pick.claims[1:]
+            if len(names_in(c.quote) & needed) > first and _negated(c.quote) == _negated(best)
+        ]
+        if richer:
+            wider = _state_keeping(pick, [], said, articles, needed, richer)
+            # only a wording as many outlets back: a confirmed development stays confirmed
+            confirmed = min(2, len(pick.group.article_ids))
+            if wider[0] is not None and len(wider[0].backing) >= confirmed:
+                return wider
         kept = _state_keeping(pick, drafts, said, articles, needed)
         if kept[0] is not None:
             return kept
@@ -346,8 +407,10 @@ def _state_keeping(
     said: list[set[str]],
     articles: dict[int, Article],
     needed: frozenset[str],
+    claims: list[Claim] | None = None,
 ) -> tuple[_Stated | None, int]:
-    """`_state` with every wording that drops a needed name passed over."""
+    """`_state` with every wording that drops a needed name passed over; the verbatim
+    fallback tries `claims` (default: the group's best claims)."""
     rejected = 0
     source = pick.claims[0].quote
     for draft in drafts:
@@ -359,7 +422,7 @@ def _state_keeping(
                 return _as_copied(candidate, attempt, pick, articles), rejected
         rejected += 1
     loaded: list[tuple[Claim, str]] = []
-    for claim in pick.claims[:MAX_VERBATIM_TRIES]:
+    for claim in (pick.claims if claims is None else claims)[:MAX_VERBATIM_TRIES]:
         if not _ENDED.search(claim.quote.strip()):
             continue  # the source sentence is cut ("... a report that contradicts its own")
         shorter = [c for c in (compressed(claim.quote),) if c]

@@ -145,6 +145,7 @@ def test_cleaning_removes_what_only_made_sense_in_the_article():
     assert clean("(CNN) - The US announced new rules.") == "The US announced new rules."
     assert clean("However, the vote failed.") == "The vote failed."
     assert clean("Now is the time to act.") == "Now is the time to act."
+    assert clean("But now Roe has decided to run again.") == "Roe has decided to run again."
     assert clean("(Moore has denied the allegations.)") == "Moore has denied the allegations."
     assert clean("Why it matters: Every poll shows Sanders tied with Trump.") == (
         "Every poll shows Sanders tied with Trump."
@@ -379,3 +380,54 @@ def test_a_wording_that_drops_a_name_most_outlets_use_gives_way_to_one_that_keep
 
     assert _drops(short["text"], long, frozenset({"budapest"}))
     assert not _drops(short["text"], long, frozenset())
+
+
+def _write(claims, articles, groups_of, *sentences):
+    groups = build_groups(claims, groups_of)
+    gid = {g.claim_ids[0]: g.id for g in groups}
+    ctx, _ = context(
+        "write_briefing",
+        {
+            "title": "The council vote",
+            "sentences": [{"text": t, "groups": [gid[c]]} for t, c in sentences],
+        },
+    )
+    return write_briefing(groups, claims, articles, ctx)
+
+
+def test_an_outlet_that_gives_a_detail_elsewhere_in_its_article_backs_the_sentence():
+    first = claim("1.1", "The Springfield council voted to close the plant on Tuesday.")
+    second = claim("2.1", "The Springfield council voted to close the plant.")
+    articles = [
+        article(1, [first.quote], outlet="Daily Record"),
+        article(2, [second.quote, "The vote came on Tuesday."], outlet="Evening Post"),
+    ]
+    result = _write([first, second], articles, [["1.1", "2.1"]], (first.quote, "1.1"))
+    told = result.briefing.sentences[0]
+    assert told.article_ids == [1, 2] and told.section == "confirmed"
+
+
+def test_an_outlet_that_says_the_opposite_does_not_back_the_sentence():
+    yes = claim("1.1", "Roe said on Wednesday he is considering lifting the Springfield rule.")
+    also = claim("2.1", "Roe said on Wednesday he is considering lifting the Springfield rule.")
+    no = claim("3.1", "Roe said on Wednesday he is not planning to lift the Springfield rule.")
+    articles = [
+        article(1, [yes.quote], outlet="Daily Record"),
+        article(2, [also.quote], outlet="Evening Post"),
+        article(3, [no.quote], outlet="Morning Star"),
+    ]
+    result = _write([yes, also, no], articles, [["1.1", "2.1", "3.1"]], (yes.quote, "1.1"))
+    assert result.briefing.sentences[0].article_ids == [1, 2]
+
+
+def test_an_outlet_sentence_naming_more_of_the_story_is_stated_instead():
+    plain = claim("1.1", "The Springfield council voted to close the plant on the river.")
+    richer = claim("2.1", "The Springfield council voted to close the plant run by Acme.")
+    articles = [
+        article(1, [plain.quote], outlet="Daily Record"),
+        article(2, [richer.quote], outlet="Evening Post"),
+        article(3, ["Acme said the Springfield plant employs many people."], outlet="Star"),
+    ]
+    result = _write([plain, richer], articles, [["1.1", "2.1"]], (plain.quote, "1.1"))
+    told = result.briefing.sentences[0]
+    assert "Acme" in told.text and told.article_ids == [1, 2]
