@@ -18,9 +18,49 @@ MIN_HEAD = 10  # words the kept part must have
 _QUOTES = ('"', "\u201c", "\u201d", "\u00ab", "\u00bb")
 
 
+ELLIPSIS = "\u2026"
+MAX_ASIDE = 20  # words of a relative clause taken out of the middle
+# ", who has headed the ministry for 20 years, did not appear": a relative clause between
+# commas, with no comma or quotation mark inside, before a verb phrase (not "and"/"or").
+_ASIDE = re.compile(r",\s+(?:who|which)\s+[^,\"\u201c\u201d\u00ab\u00bb]+?,\s+(?=([a-z]+)\b)")
+# The clause must be followed by the sentence's verb: an auxiliary ("did not appear") or a
+# past or present tense ("faced", "says"); anything else ("…, as opposed to …") means the
+# commas were not the clause's.
+_AUXILIARIES = {
+    "is", "was", "are", "were", "has", "have", "had", "will", "would", "could", "can", "may",
+    "might", "should", "must", "did", "does", "do",
+}  # fmt: skip
+
+
+def _verb_like(word: str) -> bool:
+    return word in _AUXILIARIES or (len(word) > 3 and word.endswith(("ed", "es")))
+
+
 def compressed(sentence: str) -> str | None:
-    """The sentence cut before its first trailing clause, with a full stop; None when it is
-    short, has no such clause, or the cut would leave a quotation open."""
+    """The sentence without a relative clause in its middle (marked by an ellipsis: what is
+    left is still the source's words, in its order) and cut before its first trailing clause,
+    with a full stop; None when it is short, has neither, or a cut would leave a quotation
+    open."""
+    if len(sentence.split()) <= LONG:
+        return None
+    shorter = _without_aside(sentence)
+    cut = _cut_trailing(shorter or sentence)
+    return cut or shorter
+
+
+def _without_aside(sentence: str) -> str | None:
+    for match in _ASIDE.finditer(sentence):
+        head = sentence[: match.start()]
+        aside = match.group(0)
+        if not _verb_like(match.group(1)) or len(aside.split()) > MAX_ASIDE + 1:
+            continue
+        if len(head.split()) < 3 or sum(head.count(q) for q in _QUOTES) % 2:
+            continue
+        return f"{head} {ELLIPSIS} {sentence[match.end() :]}"
+    return None
+
+
+def _cut_trailing(sentence: str) -> str | None:
     words = sentence.split()
     if len(words) <= LONG:
         return None

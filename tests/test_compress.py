@@ -20,3 +20,20 @@ def test_short_sentences_and_clauses_inside_quotations_stay():
         'was agreed with the president in advance of the session," adding nothing else.'
     )
     assert compressed(quoted) is None
+
+
+def test_a_relative_clause_in_the_middle_gives_way_to_an_ellipsis():
+    long = (
+        "State media reported that the 70-year-old minister, who has headed the ministry for "
+        "more than 20 years, did not appear at a key meeting of the council held on Tuesday."
+    )
+    assert compressed(long) == (
+        "State media reported that the 70-year-old minister \u2026 did not appear at a key "
+        "meeting of the council held on Tuesday."
+    )
+    # "and" after the closing comma: the clause is part of a list, not an aside
+    listed = (
+        "The council, which met on Tuesday in the old town hall, and the mayor agreed to meet "
+        "again next week to settle the budget for the coming year."
+    )
+    assert compressed(listed) is None

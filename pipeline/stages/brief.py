@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import Field, create_model
 
 from pipeline.checks import Problem, credited, loaded_words, sentence_problems, unquoted
-from pipeline.compress import compressed
+from pipeline.compress import ELLIPSIS, compressed
 from pipeline.grounding import (
     has_attribution,
     is_boilerplate,
@@ -60,6 +60,7 @@ _NEGATIONS = {"not", "never", "no", "nor", "neither", "cannot"}
 _NEGATION_REACH = 6  # "said he was not", "declared in December that he would not"
 MAX_NAMED_WORDS = 8  # words of source names in one attribution
 MAX_VERBATIM_TRIES = 8  # best claims tried as the fallback: a 200-outlet group is not tried whole
+MIN_NAME_STEM = 4  # "Iran" is said by "Iranian"; "US" is not said by "USA Today"
 MAX_TITLE_WORDS = 7  # an article cited by its headline: enough words to know it by
 MIN_TITLE_WORDS = 3
 MAX_SPEAKER_WORDS = 5
@@ -367,33 +368,57 @@ def _state(
     said: list[set[str]],
     articles: dict[int, Article],
     needed: frozenset[str] = frozenset(),
+    unplanned: frozenset[str] | None = None,
 ) -> tuple[_Stated | None, int]:
     """(how the group is stated, model drafts rejected): the first draft that passes every
     check and says something new, else the first verbatim claim (or its restatement) that
     passes; None when nothing does. A wording that leaves out a `needed` name its source
     sentence holds (a name most outlets use that the briefing has not said yet: "…, which
-    led to the cancellation of the summit in Geneva") is passed over while another keeps it."""
-    if needed:
+    led to the cancellation of the summit in Geneva") is passed over while another keeps it.
+    `unplanned`: the needed names that no other group to be stated names either."""
+    unplanned = needed if unplanned is None else unplanned
+    if unplanned:
         # Another outlet's sentence of the group that names more of the story ("... canceled
         # his planned summit with the Russian leader in Budapest") is stated rather than the
         # model's condensing of the best one, which can only say what that one says.
+        # Names in a clause that compression may drop ("…, amid talks in Geneva") count
+        # for nothing: they would make the sentence long to keep.
         best = pick.claims[0].quote
-        first = len(names_in(best) & needed)
+        first = len(_names_kept(best) & unplanned)
         richer = [
             c
             for c in pick.claims[1:]
-            if len(names_in(c.quote) & needed) > first and _negated(c.quote) == _negated(best)
+            if len(_names_kept(c.quote) & unplanned) > first
+            # a denial is stated by a denial, never by what it denies
+            and (c.kind == ClaimKind.DENIAL) == (pick.claims[0].kind == ClaimKind.DENIAL)
+            and _negated(c.quote) == _negated(best)
         ]
         if richer:
-            wider = _state_keeping(pick, [], said, articles, needed, richer)
+            wider = _state_keeping(pick, [], said, articles, needed | unplanned, richer)
             # only a wording as many outlets back: a confirmed development stays confirmed
             confirmed = min(2, len(pick.group.article_ids))
             if wider[0] is not None and len(wider[0].backing) >= confirmed:
                 return wider
+    if needed:
         kept = _state_keeping(pick, drafts, said, articles, needed)
         if kept[0] is not None:
             return kept
     return _state_keeping(pick, drafts, said, articles, frozenset())
+
+
+def _names_kept(quote: str) -> set[str]:
+    """The names a claim's sentence keeps when compressed: what it will likely say."""
+    return names_in(compressed(quote) or quote)
+
+
+def _said_names(names: set[str], said: set[str]) -> set[str]:
+    """The names a sentence says, counting a name said when a longer form of it is ("Russia"
+    by "Russian", "Iran" by "Iranian"): the reader has the place."""
+    return {
+        n
+        for n in names
+        if n in said or any(s.startswith(n) for s in said if len(n) >= MIN_NAME_STEM)
+    }
 
 
 def _drops(candidate: str, source: str, needed: frozenset[str]) -> bool:
@@ -419,7 +444,9 @@ def _state_keeping(
                 continue
             attempt = _try(candidate, pick, articles)
             if not attempt.problems and not any(repeats(term_set(attempt.text), s) for s in said):
-                return _as_copied(candidate, attempt, pick, articles), rejected
+                copied = _as_copied(candidate, attempt, pick, articles)
+                if copied is not None:
+                    return copied, rejected
         rejected += 1
     loaded: list[tuple[Claim, str]] = []
     for claim in (pick.claims if claims is None else claims)[:MAX_VERBATIM_TRIES]:
@@ -434,7 +461,9 @@ def _state_keeping(
                 continue
             if not attempt.problems:
                 attempt.verbatim = True
-                return _as_copied(candidate, attempt, pick, articles), rejected
+                copied = _as_copied(candidate, attempt, pick, articles)
+                if copied is not None:
+                    return copied, rejected
             if [p.kind for p in attempt.problems] == ["loaded"]:
                 loaded.append((claim, candidate))
     for claim, candidate in loaded:  # an outlet's loaded words, as its own quoted words
@@ -446,15 +475,28 @@ def _state_keeping(
 
 
 def _copied_from(text: str, pick: Pick) -> Claim | None:
-    """The group's claim whose sentence holds the text word for word (a quotation must be
-    exact: a model's close paraphrase in quotation marks would misquote the outlet)."""
-    words = _plain_words(clean(text))
-    if not words:
+    """The group's claim whose sentence holds the text word for word, save what an ellipsis
+    marks as left out (a quotation must be exact: a model's close paraphrase in quotation
+    marks would misquote the outlet)."""
+    parts = [_plain_words(part) for part in clean(text).split(ELLIPSIS)]
+    if not all(parts):
         return None
     for claim in pick.claims[:MAX_VERBATIM_TRIES]:
-        if f" {words} " in f" {_plain_words(clean(claim.quote))} ":
+        if _in_order(parts, f" {_plain_words(clean(claim.quote))} "):
             return claim
     return None
+
+
+def _in_order(parts: list[str], words: str) -> bool:
+    """Whether each run of words occurs in `words`, one after another (an ellipsis between
+    them stands for what was left out)."""
+    at = 0
+    for part in parts:
+        found = words.find(f" {part} ", at)
+        if found < 0:
+            return False
+        at = found + len(part) + 1
+    return True
 
 
 def _plain_words(text: str) -> str:
@@ -466,11 +508,13 @@ def _plain_words(text: str) -> str:
 
 def _as_copied(
     candidate: str, attempt: _Stated, pick: Pick, articles: dict[int, Article]
-) -> _Stated:
+) -> _Stated | None:
     """An outlet's sentence, copied, as that outlet's quoted words ("X reported: “…”"): its
     wording is its own choice (a "firestorm", a "humiliating retreat"), and a neutral
     briefing repeats an outlet's choice of words only as the outlet's. A sentence that holds
-    a quotation already stays as it is (quotes in quotes are hard to read)."""
+    a quotation already stays as it is (quotes in quotes are hard to read). None when the
+    copy cannot be quoted (too long with its credit): it is never said in the briefing's
+    own voice instead."""
     if _QUOTED_ANY.search(candidate) or candidate.lower().startswith("according to"):
         return attempt
     claim = _copied_from(candidate, pick)
@@ -488,7 +532,7 @@ def _as_copied(
             restated.verbatim = attempt.verbatim
             restated.backing = sorted({*attempt.backing, claim.article_id})
             return restated
-    return attempt
+    return None
 
 
 def _also(others: list[Article]) -> str:
@@ -625,19 +669,33 @@ def write_briefing(
     words = 0
     full = False  # a group several outlets carry did not fit: only such groups may follow
     unsaid = core_names(articles)  # names most outlets use that no stated sentence says yet
+    planned = {p.group.id: _names_kept(p.claims[0].quote) for p in picks}
     for pick in [*picks, *reserve[len(picks) :]]:
+        planned.pop(pick.group.id, None)
+        elsewhere = set().union(*planned.values())  # what the groups still to come will say
         extra = conflict_sentence(pick.group, by_article)
         if extra and states_values_only(pick.group):
             chosen, rejected = None, 0  # "Sources differ on the age of X: …" says it all
         else:
             chosen, rejected = _state(
-                pick, drafts.get(pick.group.id, []), said, by_article, frozenset(unsaid)
+                pick,
+                drafts.get(pick.group.id, []),
+                said,
+                by_article,
+                frozenset(unsaid),
+                frozenset(unsaid - _said_names(unsaid, elsewhere)),
             )
             if chosen is None:
                 result.dropped += rejected
                 continue
         result.dropped += rejected
         size = sum(len(s.text.split()) for s in extra) + (len(chosen.text.split()) if chosen else 0)
+        if stated and words + size > budget and chosen is not None and unsaid:
+            # too long with every core name kept: a shorter wording may still fit
+            shorter, _ = _state(pick, drafts.get(pick.group.id, []), said, by_article)
+            if shorter is not None and len(shorter.text.split()) < len(chosen.text.split()):
+                size -= len(chosen.text.split()) - len(shorter.text.split())
+                chosen = shorter
         if stated and words + size > budget:
             full = full or pick.tier < 3
             continue
@@ -659,7 +717,7 @@ def write_briefing(
             stated.append((pick, briefed))
         stated += [(pick, s) for s in extra]
         for _, told in stated[start:]:
-            unsaid -= names_in(told.text)
+            unsaid -= _said_names(unsaid, names_in(told.text))
     stated = _in_source_sequence(stated, by_article)
     ordered = sorted(stated, key=lambda ps: SECTION_ORDER.index(ps[1].section))
     result.briefing = Briefing(

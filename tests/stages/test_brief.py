@@ -431,3 +431,40 @@ def test_an_outlet_sentence_naming_more_of_the_story_is_stated_instead():
     result = _write([plain, richer], articles, [["1.1", "2.1"]], (plain.quote, "1.1"))
     told = result.briefing.sentences[0]
     assert "Acme" in told.text and told.article_ids == [1, 2]
+
+
+def test_a_sentence_shortened_by_an_ellipsis_is_still_quoted_as_the_outlets():
+    quote = (
+        "The Springfield council, which has run the plant since it was built in the old days, "
+        "voted on Tuesday to close the plant by the end of the coming year."
+    )
+    only = claim("1.1", quote)
+    articles = [article(1, [quote], outlet="Daily Record")]
+    result = _write([only], articles, [["1.1"]], (quote, "1.1"))
+    told = result.briefing.sentences[0].text
+    assert told == (
+        "Daily Record reported: \u201cThe Springfield council \u2026 voted on Tuesday to close "
+        "the plant by the end of the coming year.\u201d"
+    )
+
+
+def test_a_name_counts_as_said_when_a_longer_form_of_it_is():
+    from pipeline.stages.brief import _said_names
+
+    assert _said_names({"russia", "us", "iran"}, {"russian", "usa"}) == {"russia"}
+
+
+def test_a_copied_sentence_too_long_to_quote_is_not_said_in_the_briefings_voice():
+    quote = (
+        "The Springfield council voted on Tuesday to close the plant on the river by the end "
+        "of the coming year and to move all of its workers to the new site on the edge of the "
+        "town near the old railway station and market."
+    )
+    assert len(quote.split()) == 44  # fits alone; with "X reported: “…”" it is overlong
+    first, second = claim("1.1", quote), claim("2.1", quote)
+    articles = [
+        article(1, [quote], outlet="Daily Record"),
+        article(2, [quote], outlet="Evening Post"),
+    ]
+    result = _write([first, second], articles, [["1.1", "2.1"]], (quote, "1.1"))
+    assert result.briefing.sentences == []
