@@ -156,9 +156,11 @@ def dangling_pronoun(sentence: str) -> str:
         return f"opens with {' '.join(opening[:2])!r}, naming no one"
     if _referring_it(tx.words(rest)):
         return "opens with 'it', pointing to an earlier sentence"
-    loose = re.search(r"\b(these|those) ([a-z]+)( [a-z]+)?", tx.outside_quotes(rest[1:]))
-    if loose and _points_back(loose.group(2), (loose.group(3) or "").strip()):
-        return f"{loose.group(1)} {loose.group(2)!r} points to things named before"
+    # mid-sentence only (the opening is judged above), and never inside a quotation
+    own = tx.outside_quotes(rest)
+    for loose in re.finditer(r"\b(these|those) ([a-z]+)( [a-z]+)?", own):
+        if loose.start() and _points_back(loose.group(2), (loose.group(3) or "").strip()):
+            return f"{loose.group(1)} {loose.group(2)!r} points to things named before"
     pronouns = lists["pronouns"]
     for i, w in enumerate(tx.words(tx.outside_quotes(rest))):
         if w.lower() in pronouns:

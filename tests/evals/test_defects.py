@@ -257,3 +257,8 @@ def test_a_first_or_second_person_quotation_needs_a_speaker():
 def test_a_dash_aside_that_never_closes_is_a_fragment():
     assert df.fragment("The campaign said the plan - endorsed by Doe -.")
     assert df.fragment("The plan - endorsed by Doe - would close the plant.") == ""
+
+
+def test_these_inside_a_quotation_is_the_speakers():
+    quoted = '"In recent days, these e-mails were misread," said a spokesman, Jane Roe.'
+    assert df.dangling_pronoun(quoted) == ""
