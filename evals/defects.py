@@ -151,6 +151,8 @@ def dangling_pronoun(sentence: str) -> str:
         and opening[2] not in lists["shell_content"]
     ):
         return f"opens with {' '.join(opening[:2])!r}, naming nothing"
+    if opening[0] == "the" and opening[1] in lists["epithets"] and opening[2] in lists["epithets"]:
+        raw, opening = [raw[0], *raw[2:]], [opening[0], *opening[2:]]  # "the centrist Democrat"
     named_after = len(raw) > 2 and (raw[2][:1].isupper() or opening[2] == "of")
     if opening[0] == "the" and opening[1] in lists["epithets"] and not named_after:
         return f"opens with {' '.join(opening[:2])!r}, naming no one"

@@ -234,11 +234,13 @@ def _epithet(text: str) -> bool:
     """ "The Democrat announced ...", "The former senator said ...": a role for a person named
     elsewhere. A name right after the noun ("The Democrat Joe Biden"), or "of" and a name
     ("The governor of Texas"), says who is meant."""
-    tokens = re.findall(r"[A-Za-z][A-Za-z'\u2019-]*", text)[1:5]
+    tokens = re.findall(r"[A-Za-z][A-Za-z'\u2019-]*", text)[1:6]
     if tokens and tokens[0].lower() in _EPITHET_MODIFIERS:
         tokens = tokens[1:]
     if not tokens or tokens[0].lower() not in word_list("epithet_nouns"):
         return False
+    if len(tokens) > 1 and tokens[1].lower() in word_list("epithet_nouns"):
+        tokens = tokens[1:]  # "The centrist Democrat made the announcement"
     after = tokens[1:3]
     if after and after[0][:1].isupper():
         return False

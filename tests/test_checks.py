@@ -283,3 +283,19 @@ def test_a_dash_aside_that_never_closes_is_a_cut_sentence():
     assert "fragment" in kinds(cut, [cut])
     whole = "The Roe plan - broadly endorsed by Doe - would close the plant."
     assert "fragment" not in kinds(whole, [whole])
+
+
+def test_a_role_named_by_two_nouns_or_a_body_named_before_names_no_one():
+    role = "According to The Daily Record, the centrist Democrat made the announcement in a video."
+    assert "pronoun" in kinds(role, [role])
+    body = "The group sent a letter to Jane Roe before her speech in Springfield."
+    assert "pronoun" in kinds(body, [body])
+    named = "The group Springfield Watch sent a letter to Jane Roe before her speech."
+    assert "pronoun" not in kinds(named, [named])
+
+
+def test_calling_something_off_credits_no_one():
+    from pipeline.grounding import has_attribution
+
+    assert not has_attribution("Roe calls off the vote after the storm in Springfield.")
+    assert has_attribution("Roe called the vote unfair.")

@@ -513,8 +513,9 @@ def _as_copied(
     wording is its own choice (a "firestorm", a "humiliating retreat"), and a neutral
     briefing repeats an outlet's choice of words only as the outlet's. A sentence that holds
     a quotation already stays as it is (quotes in quotes are hard to read). None when the
-    copy cannot be quoted (too long with its credit): it is never said in the briefing's
-    own voice instead."""
+    copy cannot be quoted (too long with its credit): it is not said in the briefing's own
+    voice instead, unless it is the group's best claim (the wording closest to every
+    outlet's) of a fact several outlets report."""
     if _QUOTED_ANY.search(candidate) or candidate.lower().startswith("according to"):
         return attempt
     claim = _copied_from(candidate, pick)
@@ -532,6 +533,8 @@ def _as_copied(
             restated.verbatim = attempt.verbatim
             restated.backing = sorted({*attempt.backing, claim.article_id})
             return restated
+    if claim is pick.claims[0] and len(attempt.backing) > 1:
+        return attempt  # the wording the outlets share most, of a fact several report
     return None
 
 

@@ -262,3 +262,9 @@ def test_a_dash_aside_that_never_closes_is_a_fragment():
 def test_these_inside_a_quotation_is_the_speakers():
     quoted = '"In recent days, these e-mails were misread," said a spokesman, Jane Roe.'
     assert df.dangling_pronoun(quoted) == ""
+
+
+def test_a_role_of_two_nouns_or_a_group_opening_is_dangling():
+    assert df.dangling_pronoun("According to CNN, the centrist Democrat made the announcement.")
+    assert df.dangling_pronoun("The group sent a letter to Roe.")
+    assert df.dangling_pronoun("The group Springfield Watch sent a letter to Roe.") == ""

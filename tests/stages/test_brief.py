@@ -456,6 +456,19 @@ def test_a_name_counts_as_said_when_a_longer_form_of_it_is():
 
 def test_a_copied_sentence_too_long_to_quote_is_not_said_in_the_briefings_voice():
     quote = (
+        "The Springfield council will close the plant on the river by the end of the coming "
+        "year and move all of its workers to the new site on the edge of the town near the "
+        "old railway station, Mayor Jane Roe said."
+    )
+    assert len(quote.split()) == 42  # fits alone; with "X reported: “…”" it is overlong
+    only = claim("1.1", quote, by="Jane Roe")
+    articles = [article(1, [quote], outlet="The Daily Record")]
+    result = _write([only], articles, [["1.1"]], (quote, "1.1"))
+    assert result.briefing.sentences == []
+
+
+def test_the_shared_wording_of_a_fact_several_outlets_report_may_stand_unquoted():
+    quote = (
         "The Springfield council voted on Tuesday to close the plant on the river by the end "
         "of the coming year and to move all of its workers to the new site on the edge of the "
         "town near the old railway station and market."
@@ -467,4 +480,4 @@ def test_a_copied_sentence_too_long_to_quote_is_not_said_in_the_briefings_voice(
         article(2, [quote], outlet="Evening Post"),
     ]
     result = _write([first, second], articles, [["1.1", "2.1"]], (quote, "1.1"))
-    assert result.briefing.sentences == []
+    assert [s.text for s in result.briefing.sentences] == [quote]
