@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import takewhile
 from pathlib import Path
 
 import yaml
@@ -156,6 +157,12 @@ def dangling_pronoun(sentence: str) -> str:
     named_after = len(raw) > 2 and (raw[2][:1].isupper() or opening[2] == "of")
     if opening[0] == "the" and opening[1] in lists["epithets"] and not named_after:
         return f"opens with {' '.join(opening[:2])!r}, naming no one"
+    bare = list(takewhile(lambda w: w.lower() in lists["epithets"], raw[:2]))
+    # "Moderate Democrats …" is everyone; "Republican lawmakers …" has its noun after the role
+    if bare and not bare[-1].endswith("s") and bare[-1].lower() not in lists["role_adjectives"]:
+        after = raw[len(bare)] if len(raw) > len(bare) else ""
+        if not after[:1].isupper():  # "Centrist Democrat announces run." (a headline's role)
+            return f"opens with {raw[0]!r} without an article or a name"
     if _referring_it(tx.words(rest)):
         return "opens with 'it', pointing to an earlier sentence"
     # mid-sentence only (the opening is judged above), and never inside a quotation

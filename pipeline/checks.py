@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import takewhile
 
 from pipeline.boilerplate import is_instruction_like
 from pipeline.grounding import is_boilerplate, names_in, normalize, unsupported
@@ -144,6 +145,8 @@ def _headline(text: str) -> Problem | None:
 
 _SHELL_CONTENT = {"that", "to", "of", "by", "between", "against"}
 _EPITHET_MODIFIERS = {"former", "new", "veteran", "embattled", "longtime", "retiring"}
+# Role words that are as often adjectives before another noun ("Republican lawmakers").
+_ROLE_ADJECTIVES = {"republican", "conservative", "liberal", "moderate", "centrist", "socialist"}
 # "The latest criticism ...", "The earlier statement ...": still the shell noun of a sentence
 # the reader has not seen.
 _SHELL_MODIFIERS = {"latest", "recent", "new", "same", "earlier", "previous", "initial"}
@@ -192,6 +195,11 @@ def dangling_reference(text: str) -> Problem | None:
         return Problem("pronoun", f'opens with "{words[0]} {following}", which names nothing')
     if words[0] == "the" and _epithet(own):
         return Problem("pronoun", f'opens with "the {following}", naming no one')
+    roles = list(takewhile(lambda w: w in word_list("epithet_nouns"), words[:2]))
+    # "Moderate Democrats …" is everyone; "Republican lawmakers …" has its noun after the role
+    bare = bool(roles) and not roles[-1].endswith("s") and roles[-1] not in _ROLE_ADJECTIVES
+    if bare and _epithet("The " + own):  # "Centrist Democrat announces run.": a headline's
+        return Problem("pronoun", f'opens with "{words[0]}" without an article or name')
     if _ONE_OF_A_SET.match(own):
         return Problem("pronoun", "opens with one of a set named in an earlier sentence")
     if words[0] in {"it", "its"} and not _empty_it(own):

@@ -299,3 +299,15 @@ def test_calling_something_off_credits_no_one():
 
     assert not has_attribution("Roe calls off the vote after the storm in Springfield.")
     assert has_attribution("Roe called the vote unfair.")
+
+
+def test_a_bare_role_opening_like_a_headline_names_no_one():
+    headline = "Centrist Democrat announces run for the Springfield seat."
+    assert "pronoun" in kinds(headline, [headline])
+    for fine in [
+        "Moderate Democrats watched in horror as Roe won in Springfield.",
+        "Senator Jane Roe announced a run for the Springfield seat.",
+    ]:
+        assert "pronoun" not in kinds(fine, [fine]), fine
+    lawmakers = "Republican lawmakers have argued that the Springfield plan was changed."
+    assert "pronoun" not in kinds(lawmakers, [lawmakers])

@@ -268,3 +268,9 @@ def test_a_role_of_two_nouns_or_a_group_opening_is_dangling():
     assert df.dangling_pronoun("According to CNN, the centrist Democrat made the announcement.")
     assert df.dangling_pronoun("The group sent a letter to Roe.")
     assert df.dangling_pronoun("The group Springfield Watch sent a letter to Roe.") == ""
+
+
+def test_a_bare_singular_role_opening_is_dangling():
+    assert df.dangling_pronoun("Centrist Democrat announces run.")
+    assert df.dangling_pronoun("Moderate Democrats watched in horror as Roe won.") == ""
+    assert df.dangling_pronoun("Senator Jane Roe announced a run.") == ""

@@ -214,13 +214,13 @@ def test_a_long_title_is_cited_by_its_first_words():
     )
     assert (
         names([4], {4: long})
-        == "\u201cLavrov sidelined after botched US negotiations undermine\u2026\u201d"
+        == "\u201cLavrov sidelined after botched US\u2026\u201d"
     )
     # a NeuS dev headline: cut after "that", the citation read as a cut sentence
     panic = long.model_copy(
-        update={"title": "The evidence doesn't back Democrats' panic that Bernie can't win."}
+        update={"title": "The evidence doesn't back that Bernie can't win the race."}
     )
-    assert names([4], {4: panic}) == "\u201cThe evidence doesn't back Democrats' panic\u2026\u201d"
+    assert names([4], {4: panic}) == "\u201cThe evidence doesn't back\u2026\u201d"
 
 
 def test_an_invented_title_gives_way_to_the_headline_the_outlets_share():
@@ -246,7 +246,9 @@ def test_headlines_in_an_attribution_are_few():
         for i in (3, 4)
     }
     arts = {1: article(1, ["w"], outlet="The Kyiv Independent"), **titled}
-    assert names([3, 1, 4], arts) == "The Kyiv Independent and two other outlets"
+    assert names([3, 1, 4], arts) == (
+        "The Kyiv Independent, \u201cLong headline number 3 about\u2026\u201d and one other outlet"
+    )
 
 
 def test_a_speaker_is_named_as_the_cited_quote_writes_them():
