@@ -212,10 +212,7 @@ def test_a_long_title_is_cited_by_its_first_words():
             "title": "Lavrov sidelined after botched US negotiations undermine Putin's strategy"
         }
     )
-    assert (
-        names([4], {4: long})
-        == "\u201cLavrov sidelined after botched US\u2026\u201d"
-    )
+    assert names([4], {4: long}) == "\u201cLavrov sidelined after botched US\u2026\u201d"
     # a NeuS dev headline: cut after "that", the citation read as a cut sentence
     panic = long.model_copy(
         update={"title": "The evidence doesn't back that Bernie can't win the race."}
