@@ -54,7 +54,7 @@ _COMPLEMENTIZERS = {"that", "whether", "if", "to", "how", "when", "why", "what",
 # "One, Jane Roe of Houston, was charged": one of a set the article named just before.
 _ONE_OF_A_SET = re.compile(r"(?:one|the other|another|the latter|the former)\s*,", re.IGNORECASE)
 _DOUBLED = re.compile(r"[,;:]\s*[,;:.]")
-_DASH_END = re.compile(r"\s[-\u2013\u2014]+\s*[.!?]")  # "… endorsed by Mr. Romney -." was cut
+_DASH_END = re.compile(r"\s[-\u2013\u2014]+\s*[.!?]")  # "… endorsed by Ms. Roe -." was cut
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,7 @@ def clean(text: str) -> str:
 
 def _speakers(pick: Pick) -> list[str]:
     """People or bodies the group's claims are credited to: a short name that the claim's own
-    quote credits ("Peskov said", "according to the ministry"). A small model's speaker field
+    quote credits ("Roe said", "according to the ministry"). A small model's speaker field
     often holds a phrase or the wrong person: a letter's addressee, a programme, a name the
     quote only mentions."""
     found = []
@@ -178,7 +178,7 @@ def _speakers(pick: Pick) -> list[str]:
             continue
         if who in claim.quote:
             found.append(who)
-        else:  # "Peskov" for "Dmitry Peskov": only the name as the cited quote writes it
+        else:  # "Roe" for "Jane Roe": only the name as the cited quote writes it
             words = [w for w in who.split() if names_in(w) & speaking]
             found.append(" ".join(words))
     return list(dict.fromkeys(found))
@@ -187,7 +187,7 @@ def _speakers(pick: Pick) -> list[str]:
 def attribute(text: str, who: str) -> str:
     """Name the source: "…, according to X." at the end, where it changes no capital letter;
     before a sentence that ends in a quotation, "According to X, “…”" (its first word
-    lower-cased unless it is a name: "the", "asked", never "Lavrov")."""
+    lower-cased unless it is a name: "the", "asked", never "Roe")."""
     if _ABBREVIATION_END.search(text):  # "at 5 p.m." keeps its full stop
         return f"{text}, according to {who}."
     if text.endswith((".", "!", "?")) and not _QUOTE_END.search(text):
@@ -264,7 +264,7 @@ def _attributed(
 
 def _credits_someone(text: str, sources: list[str]) -> bool:
     """Whether the sentence already says who claims it: a reporting verb, or a speaker named
-    with a speech verb ("Peskov added: ..."). A source merely mentioned ("the Kremlin chief")
+    with a speech verb ("Roe added: ..."). A source merely mentioned ("the council chief")
     credits no one."""
     if has_attribution(text):
         return True
@@ -379,7 +379,7 @@ def _state(
     unplanned = needed if unplanned is None else unplanned
     if unplanned:
         # Another outlet's sentence of the group that names more of the story ("... canceled
-        # his planned summit with the Russian leader in Budapest") is stated rather than the
+        # the planned meeting with the mayor in Springfield") is stated rather than the
         # model's condensing of the best one, which can only say what that one says.
         # Names in a clause that compression may drop ("…, amid talks in Geneva") count
         # for nothing: they would make the sentence long to keep.
