@@ -98,7 +98,7 @@ def _lead(members: list[Claim], articles: dict[int, Article]) -> float:
 
 
 def states_values_only(group: ClaimGroup) -> bool:
-    """A conflict that names what it is about ("age of Lavrov"): the briefing states only the
+    """A conflict that names what it is about ("age of Roe"): the briefing states only the
     values and who gives them, not the sentences they were found in. A date or a count needs
     the event it belongs to, so those groups are stated whole."""
     return bool(group.conflicts) and all(c.what.startswith("age of") for c in group.conflicts)
