@@ -225,7 +225,9 @@ def _in_one_sentence(numbers: set[str], article: Article | None) -> bool:
     """Whether one sentence of the article gives all these numbers."""
     if article is None:
         return False
-    return any(numbers <= _numbers_of(article.text[start:end]) for start, end in article.sentences)
+    return any(
+        numbers <= found for found in _sentence_numbers(article.text, tuple(article.sentences))
+    )
 
 
 def _negated(text: str) -> bool:
@@ -246,6 +248,13 @@ def _negated(text: str) -> bool:
 @lru_cache(maxsize=512)
 def _numbers_of(text: str) -> frozenset[str]:
     return frozenset(numbers_in(text))
+
+
+@lru_cache(maxsize=256)
+def _sentence_numbers(text: str, spans: tuple[tuple[int, int], ...]) -> tuple[frozenset[str], ...]:
+    """The numbers of each sentence of an article, read once per article (a cache entry per
+    sentence would be evicted on a story of many long articles)."""
+    return tuple(frozenset(numbers_in(text[start:end])) for start, end in spans)
 
 
 def _attributed(
@@ -375,7 +384,8 @@ def _state(
     passes; None when nothing does. A wording that leaves out a `needed` name its source
     sentence holds (a name most outlets use that the briefing has not said yet: "…, which
     led to the cancellation of the summit in Geneva") is passed over while another keeps it.
-    `unplanned`: the needed names that no other group to be stated names either."""
+    `unplanned`: the needed names that no other group to be stated names either (a subset
+    of `needed`; all of them by default)."""
     unplanned = needed if unplanned is None else unplanned
     if unplanned:
         # Another outlet's sentence of the group that names more of the story ("... canceled
@@ -394,7 +404,7 @@ def _state(
             and _negated(c.quote) == _negated(best)
         ]
         if richer:
-            wider = _state_keeping(pick, [], said, articles, needed | unplanned, richer)
+            wider = _state_keeping(pick, [], said, articles, needed, richer)
             # only a wording as many outlets back: a confirmed development stays confirmed
             confirmed = min(2, len(pick.group.article_ids))
             if wider[0] is not None and len(wider[0].backing) >= confirmed:
