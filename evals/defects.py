@@ -103,7 +103,7 @@ def fragment(sentence: str) -> str:
         return "no closing punctuation"
     if re.search(r"[,;:]\s*[,;:.]", tx.outside_quotes(clean)):
         return "doubled punctuation"
-    if re.search(r"\s-+\s*[.!?]", clean):  # "... endorsed by Mr. Romney -." (quoted or not)
+    if re.search(r"\s-+\s*[.!?]", clean):  # "... endorsed by Ms. Roe -." (quoted or not)
         return "a dash aside that never closes"
     return ""
 
@@ -171,7 +171,7 @@ def dangling_pronoun(sentence: str) -> str:
         if loose.start() and _points_back(loose.group(2), (loose.group(3) or "").strip()):
             return f"{loose.group(1)} {loose.group(2)!r} points to things named before"
     pronouns = lists["pronouns"]
-    for i, w in enumerate(tx.words(tx.outside_quotes(rest))):
+    for i, w in enumerate(tx.words(own)):
         if w.lower() in pronouns:
             return f"{w!r} with no one named before it"
         if i == 0 and w.lower() in lists["openers"]:
@@ -185,10 +185,10 @@ def _points_back(noun: str, then: str) -> bool:
     """ "those warnings" points back; "those who", "those in the room", "these days" and "those
     killed in ..." carry what they mean."""
     lists = word_lists()
-    if noun in lists["demonstrative_content"] or noun in lists["time_words"]:
+    content = lists["demonstrative_content"]
+    if noun in content or noun in lists["time_words"]:
         return False
-    after = lists["demonstrative_content"]
-    return not (noun.endswith(("ed", "ing")) and (not then or then in after))
+    return not (noun.endswith(("ed", "ing")) and (not then or then in content))
 
 
 def _referring_it(words: Sequence[str]) -> bool:
