@@ -105,6 +105,11 @@ def fragment(sentence: str) -> str:
         return "doubled punctuation"
     if re.search(r"\s-+\s*[.!?]", clean):  # "... endorsed by Ms. Roe -." (quoted or not)
         return "a dash aside that never closes"
+    if clean.count("(") != clean.count(")"):
+        return "a parenthesis that never closes"
+    # "… led by Jamie Roe (D-Md.)" or, quoted, "(D-Md.)”": the stop is the abbreviation's
+    if re.search(r"\([\w.-]{1,12}\.\)['\"\u201d\u2019]?$", clean):
+        return "ends on an abbreviation in parentheses"
     return ""
 
 
@@ -170,6 +175,19 @@ def dangling_pronoun(sentence: str) -> str:
     for loose in re.finditer(r"\b(these|those) ([a-z]+)( [a-z]+)?", own):
         if loose.start() and _points_back(loose.group(2), (loose.group(3) or "").strip()):
             return f"{loose.group(1)} {loose.group(2)!r} points to things named before"
+    # "There is zero evidence for this.", "Trump ended up winning that war."
+    said = re.sub(r",\s+according to [^,]+$", ".", own, flags=re.IGNORECASE)
+    end = re.search(r"(?<=\w )(this|that)(?: ([a-z]+))?\s*[.!?]\W*$", said)
+    pointer = end and (not end.group(2) or end.group(2) not in lists["time_words"])
+    if end and pointer and (end.group(1) == "that" or not end.group(2)):
+        return f"{end.group(0).strip(' .!?')!r} points to something named before"
+    if _NOT_THE_ONLY.search(own):
+        return "'not the only' sets it against others named before"
+    if _SET_NAMED_BEFORE.match(rest):
+        return "opens with one of a set named before"
+    loose_it = _it_without_referent(own)
+    if loose_it:
+        return loose_it
     pronouns = lists["pronouns"]
     for i, w in enumerate(tx.words(own)):
         if w.lower() in pronouns:
@@ -178,6 +196,39 @@ def dangling_pronoun(sentence: str) -> str:
             continue
         if tx.names(w) and w.lower() not in pronouns:
             return ""
+    return ""
+
+
+_NOT_THE_ONLY = re.compile(r"(?:\bnot|n['\u2019]t|\bnever) the only\b", re.IGNORECASE)
+# "One of the most significant warnings was ...": which warnings? ("One of the largest banks
+# in the state" says.)
+_SET_NAMED_BEFORE = re.compile(
+    r"one of the (?:most \w+ |least \w+ |\w+est )?\w+s (?!(?:in|of|on|at|for|from|to|with|"
+    r"about|who|whom|which|that|under|behind|across)\b)\w",
+    re.IGNORECASE,
+)
+_DETERMINER_BEFORE = re.compile(r"\b(?:the|a|an|this|that|his|her|their|its|our|each) [a-z]")
+
+
+def _it_without_referent(own: str) -> str:
+    """ "Billions of dollars are at stake if it is allowed ...": a mid-sentence "it" with no
+    singular name or determined noun before it. An opening capitalised plural ("Billions",
+    "Voters") is a common noun, never an "it"; "it is unclear whether" is the empty "it"."""
+    found = tx.words(own)
+    for i, w in enumerate(found):
+        if w.lower() not in {"it", "its"} or i == 0:
+            continue
+        before = found[:i]
+        if before[0].endswith("s") and not before[0].endswith("ss"):
+            before = before[1:]
+        if tx.names(" ".join(before)) or _DETERMINER_BEFORE.search(" ".join(found[:i]).lower()):
+            return ""
+        after = [x.lower() for x in found[i + 1 : i + 7] if x.lower() != "not"]
+        empty = w.lower() == "it" and after[:1] and after[0] in word_lists()["be_forms"] | {"are"}
+        participle_to = len(after) > 2 and after[1].endswith("ed") and after[2] == "to"
+        if empty and not participle_to and set(after[1:]) & word_lists()["complementizers"]:
+            continue
+        return f"{w!r} stands for nothing named before it"
     return ""
 
 
@@ -199,6 +250,9 @@ def _referring_it(words: Sequence[str]) -> bool:
     lists = word_lists()
     head = [w.lower() for w in words[:8]]
     be = head[0] == "it's" or (len(head) > 1 and head[1] in lists["be_forms"])
+    noun_at = 1 if head[0] == "it's" else 2
+    if be and len(head) > noun_at and head[noun_at] in {"a", "an", "the"}:
+        return True  # "It's a result that will force ...": "it" is the result
     return not (be and any(w in lists["complementizers"] for w in head[1:]))
 
 
@@ -337,13 +391,27 @@ def overlong(sentence: str) -> str:
     return f"{n} words" if n > OVERLONG_WORDS else ""
 
 
+_QUOTED_COPY = re.compile(r' reported(?:, as did [^:"]+)?: "([^"]+)"$')
+
+
+def quoted_copy(sentence: str) -> str:
+    """The outlet's sentence inside 'X reported: "…"': the reader still reads it as a
+    sentence of the briefing, so it must stand alone too ("" when there is none)."""
+    match = _QUOTED_COPY.search(tx.normalize(sentence))
+    return match.group(1) if match else ""
+
+
 def judge(sentences: Sequence[Judged], titles: Sequence[str] = ()) -> DefectReport:
     """Every defect of every sentence, in order."""
     report = DefectReport(len(sentences))
     for i, s in enumerate(sentences):
+        copied = quoted_copy(s.text)
         checks = {
-            "fragment": fragment(s.text) or speaker_only(s.text, s.quotes),
-            "dangling_pronoun": dangling_pronoun(s.text),
+            "fragment": fragment(s.text)
+            or speaker_only(s.text, s.quotes)
+            or (fragment(copied) if copied else ""),
+            "dangling_pronoun": dangling_pronoun(s.text)
+            or (dangling_pronoun(copied) if copied else ""),
             "first_person": first_person(s.text),
             "unnamed_attribution": unnamed_attribution(s.text),
             "glued_headline": glued_headline(s.text, titles),

@@ -744,7 +744,7 @@ def split_sentences(text: str, start: int, end: int) -> list[Span]:
     spans: list[Span] = []
     for lo, hi in _pieces(region):
         spans.extend(_segment(text, region[lo:hi], start + lo))
-    return _join_clock_times(text, spans)
+    return _join_quoted_speech(text, _join_clock_times(text, spans))
 
 
 def _segment(text: str, piece: str, offset: int) -> list[Span]:
@@ -779,6 +779,28 @@ def _join_clock_times(text: str, spans: list[Span]) -> list[Span]:
             and _CLOCK_END.search(text[slice(*joined[-1])])
             and _TIME_ZONE.match(text[slice(*span)])
         ):
+            joined[-1] = (joined[-1][0], span[1])
+        else:
+            joined.append(span)
+    return joined
+
+
+# '"Have you gone today?" Roe asked her followers.': pysbd ends a sentence after a quoted
+# question or outcry when a capital follows; the speaker and verb after it continue it.
+_QUOTED_OUTCRY_END = re.compile(r"[?!][\"'\u201d\u2019]$")
+_SPEAKER_WORDS = 4  # "Sen. Jane Roe asked": a name before the verb
+
+
+def _join_quoted_speech(text: str, spans: list[Span]) -> list[Span]:
+    from pipeline.text import word_list  # the text toolkit reads its lists lazily too
+
+    verbs = word_list("speech_verbs") | word_list("question_verbs")
+    joined: list[Span] = []
+    for span in spans:
+        words = re.findall(r"[A-Za-z][\w.'\u2019-]*", text[span[0] : span[1]])[: _SPEAKER_WORDS + 1]
+        at = next((i for i, w in enumerate(words) if w.lower().rstrip(".,;:") in verbs), -1)
+        credits = at == 0 or (at > 0 and all(w[:1].isupper() for w in words[:at]))
+        if joined and credits and _QUOTED_OUTCRY_END.search(text[slice(*joined[-1])]):
             joined[-1] = (joined[-1][0], span[1])
         else:
             joined.append(span)

@@ -51,9 +51,19 @@ _DEMONSTRATIVES = {"this", "that", "these", "those"}
 # "It is/was/seems ... that/whether/to ...": the empty "it" of English grammar.
 _EMPTY_IT_VERBS = {"is", "was", "s", "seems", "seemed", "appears", "appeared", "remains"}
 _COMPLEMENTIZERS = {"that", "whether", "if", "to", "how", "when", "why", "what", "who"}
+_ARTICLES = {"a", "an", "the"}
 # "One, Jane Roe of Houston, was charged": one of a set the article named just before.
 _ONE_OF_A_SET = re.compile(r"(?:one|the other|another|the latter|the former)\s*,", re.IGNORECASE)
+# "One of the most significant warnings was ...": one of a set named before; "One of the
+# largest banks in the country ..." says which set.
+_ONE_OF_THE = re.compile(
+    r"one of the (?:(?:most|least) [a-z]+ |[a-z]+est )?[a-z]+s\s+(?!(?:in|of|on|at|for|from|to|"
+    r"with|about|who|whom|which|that|under|behind|across)\b)[a-z]",
+    re.IGNORECASE,
+)
 _DOUBLED = re.compile(r"[,;:]\s*[,;:.]")
+# "… led by Jamie Roe (D-Md.)": the full stop belongs to the abbreviation, the sentence goes on
+_ABBREVIATION_IN_PARENTHESES_END = re.compile(r"\([\w.-]{1,12}\.\)$")
 _DASH_END = re.compile(r"\s[-\u2013\u2014]+\s*[.!?]")  # "… endorsed by Ms. Roe -." was cut
 
 
@@ -121,6 +131,10 @@ def fragment(text: str) -> Problem | None:
         _CLOSE_SINGLE.findall(text)
     ):
         return Problem("fragment", "a closing quotation mark that nothing opened")
+    if text.count("(") != text.count(")"):
+        return Problem("fragment", "a parenthesis is not closed (the sentence was cut)")
+    if _ABBREVIATION_IN_PARENTHESES_END.search(text):
+        return Problem("fragment", "the last full stop is an abbreviation's (\u201c(D-Md.)\u201d)")
     if _DASH_END.search(text):
         return Problem("fragment", "a dash opens an aside that the sentence never closes")
     if _DOUBLED.search(unquoted(text)):
@@ -200,7 +214,7 @@ def dangling_reference(text: str) -> Problem | None:
     bare = bool(roles) and not roles[-1].endswith("s") and roles[-1] not in _ROLE_ADJECTIVES
     if bare and _epithet("The " + own):  # "Centrist Democrat announces run.": a headline's
         return Problem("pronoun", f'opens with "{words[0]}" without an article or name')
-    if _ONE_OF_A_SET.match(own):
+    if _ONE_OF_A_SET.match(own) or _ONE_OF_THE.match(own):
         return Problem("pronoun", "opens with one of a set named in an earlier sentence")
     if words[0] in {"it", "its"} and not _empty_it(own):
         return Problem("pronoun", 'opens with "it", pointing to an earlier sentence')
@@ -217,14 +231,25 @@ def _points_back(words: Sequence[str]) -> bool:
     return words[0] in _DEMONSTRATIVES - {"this"} and len(words) > 1
 
 
+_ENDS = {".", "!", "?"}
+
+
 def _loose_demonstrative(text: str) -> str | None:
     """ "… doesn't back those doomsday warnings.": "these"/"those" before a noun, outside
-    quotations, for things named in a sentence the reader has not seen. "those who …",
+    quotations, for things named in a sentence the reader has not seen; "this"/"that" (and
+    "that" with a noun) ending the sentence ("… zero evidence for this."). "those who …",
     "those killed in …" and "these days" carry their content with them."""
-    words = [*re.findall(r"[A-Za-z]+|[,.;:]", text), "."]
+    words: list[str] = [*re.findall(r"[A-Za-z]+|[,.;:!?]", text), "."]
+    plain = word_list("time_nouns") | word_list("stopwords")
     for at, word in enumerate(words[:-2]):
         if word.lower() in {"these", "those"} and _demonstrative_noun(words[at + 1 : at + 3]):
             return f"{word} {words[at + 1]}"
+        if at and word.lower() in {"this", "that"} and words[at + 1] in _ENDS:
+            return word  # "There is zero evidence for this."
+        after = words[at + 1 : at + 3]
+        ending = after[0].islower() and after[1] in _ENDS and after[0] not in plain
+        if at and word.lower() == "that" and ending:
+            return f"{word} {after[0]}"  # "Trump ended up winning that war."
     return None
 
 
@@ -260,6 +285,8 @@ def _empty_it(text: str) -> bool:
     subject of a clause, which points to nothing."""
     head = [w.lower() for w in re.findall(r"[A-Za-z]+", text)[:8]]
     be = len(head) > 1 and head[1] in _EMPTY_IT_VERBS
+    if len(head) > 2 and head[2] in _ARTICLES:
+        return False  # "It's a result that will force ...": "it" is the result
     return be and any(w in _COMPLEMENTIZERS for w in head[2:])
 
 
@@ -271,7 +298,7 @@ def dangling_pronoun(text: str) -> Problem | None:
     if reference:
         return reference
     own = unquoted(_LEAD_ATTRIBUTION.sub("", normalize(text)))
-    loose = _loose_demonstrative(own)
+    loose = _loose_demonstrative(_TRAILING_ATTRIBUTION.sub(".", own))
     if loose:
         return Problem("pronoun", f'"{loose}" points to things named in an earlier sentence')
     pronouns = word_list("pronouns")
@@ -279,7 +306,49 @@ def dangling_pronoun(text: str) -> Problem | None:
         word = match.group().lower()
         if word in pronouns and not names_in(own[: match.start()]):
             return Problem("pronoun", f'"{match.group()}" has no referent in the sentence')
+    if _NOT_THE_ONLY.search(own):
+        return Problem("pronoun", '"not the only" sets it against others named before')
+    return _loose_it(own)
+
+
+# "Conservatives weren't the only ones taking sides.": others, named in a sentence not shown.
+_NOT_THE_ONLY = re.compile(r"(?:\bnot|n['\u2019]t|\bnever)\s+the\s+only\b", re.IGNORECASE)
+# Words before "it" that may be its referent: a noun after a determiner ("the law ... it").
+_DETERMINED_NOUN = re.compile(r"\b(?:the|a|an|this|that|his|her|their|its|our|each)\s+[a-z]")
+
+
+def _loose_it(own: str) -> Problem | None:
+    """ "Billions of dollars are at stake if it is allowed to go forward.": "it" in the middle
+    of a sentence with nothing before it that it could stand for (no name, no noun after a
+    determiner); the thing was named in a sentence the reader has not seen."""
+    for match in re.finditer(r"\b[Ii]ts?\b", own):
+        if match.start() == 0:
+            continue  # an opening "it" is judged by dangling_reference
+        before = own[: match.start()]
+        if _could_be_it(before) or _DETERMINED_NOUN.search(before.lower()):
+            return None
+        if _empty_it(own[match.start() :]) and not _raised_it(own[match.start() :]):
+            continue  # "..., and it is unclear whether ..."
+        return Problem("pronoun", f'"{match.group()}" stands for nothing named before it')
     return None
+
+
+def _could_be_it(before: str) -> bool:
+    """Whether a name before "it" may be what it stands for. An opening capitalised plural
+    ("Billions of dollars ...", "Voters ...") is a common noun, and never an "it"."""
+    found = names_in(before)
+    first = re.match(r"[A-Z][a-z]+s\b", before.lstrip("\"'\u201c("))
+    if first and not first.group().endswith("ss"):
+        found -= names_in(first.group())
+    return bool(found)
+
+
+def _raised_it(text: str) -> bool:
+    """ "it is allowed to go forward": a participle and "to" after "it is" make "it" the thing
+    allowed, not the empty subject of "it is important to"."""
+    head = [w.lower() for w in re.findall(r"[A-Za-z]+", text)[:6]]
+    rest = [w for w in head[2:] if w != "not"]
+    return len(rest) > 1 and rest[0].endswith("ed") and rest[1] == "to"
 
 
 def first_person(text: str) -> Problem | None:

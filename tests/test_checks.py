@@ -311,3 +311,46 @@ def test_a_bare_role_opening_like_a_headline_names_no_one():
         assert "pronoun" not in kinds(fine, [fine]), fine
     lawmakers = "Republican lawmakers have argued that the Springfield plan was changed."
     assert "pronoun" not in kinds(lawmakers, [lawmakers])
+
+
+def test_it_with_nothing_before_it_to_stand_for():
+    stake = "Billions of dollars are at stake if it is allowed to go forward."
+    assert "pronoun" in kinds(stake, [stake])
+    named = "The Springfield council said it would appeal the ruling on Friday."
+    assert "pronoun" not in kinds(named, [named])
+    empty = "Officials in Springfield said it was not clear whether anyone was hurt."
+    assert "pronoun" not in kinds(empty, [empty])
+
+
+def test_not_the_only_and_one_of_a_set_point_to_others_named_before():
+    only = "Conservatives in Springfield weren't the only ones taking sides."
+    assert "pronoun" in kinds(only, [only])
+    one = "One of the most significant warnings was a classified cable from Springfield."
+    assert "pronoun" in kinds(one, [one])
+    which = "One of the largest banks in Springfield said Roe would lead it."
+    assert "pronoun" not in kinds(which, [which])
+
+
+def test_a_sentence_cut_inside_or_after_a_parenthesis_is_a_fragment():
+    for cut in [
+        "The House Democrats, led by lead manager Jane B. Roe (D-Md.)",
+        "The House Democrats, led by lead manager Jane B. Roe (D-Md.",
+    ]:
+        assert "fragment" in kinds(cut, [cut]), cut
+    whole = "The bill was written by Jane B. Roe (D-Md.) and passed on Friday."
+    assert "fragment" not in kinds(whole, [whole])
+
+
+def test_this_or_that_at_the_end_points_back():
+    for text in [
+        "In Springfield, Roe ended up winning that war.",
+        "Springfield officials say there is zero evidence for this.",
+    ]:
+        assert "pronoun" in kinds(text, [text]), text
+    for text in [
+        "Roe said that, in her view, the Springfield plan failed.",
+        "Roe won the Springfield race that year.",
+    ]:
+        assert "pronoun" not in kinds(text, [text]), text
+    attributed = "In Springfield, Roe ended up winning that war, according to NDTV."
+    assert "pronoun" in kinds(attributed, [attributed])

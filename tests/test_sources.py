@@ -692,6 +692,16 @@ def test_a_dateline_glued_to_the_first_word_is_removed(tmp_path):
     assert texts[1].startswith("MacDonald said")
 
 
+def test_the_speaker_after_a_quoted_question_continues_its_sentence() -> None:
+    text = '"Have you gone today?" Roe asked her followers. "Is it over?" The answer was no.'
+    sentences = [text[a:b] for a, b in split_sentences(text, 0, len(text))]
+    assert sentences == [
+        '"Have you gone today?" Roe asked her followers.',
+        '"Is it over?"',
+        "The answer was no.",
+    ]
+
+
 def test_a_time_zone_after_a_clock_time_does_not_start_a_sentence() -> None:
     text = "It made landfall around 12 p.m. CDT near New Hope. We met at 9 a.m. Then we left."
     sentences = [text[a:b] for a, b in split_sentences(text, 0, len(text))]

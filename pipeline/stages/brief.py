@@ -77,6 +77,12 @@ _CONNECTIVE = re.compile(
 )
 _LABEL = re.compile(r"^((?:[\w'\u2019]+ ){0,3}[\w'\u2019]+):\s+(?=[A-Z\u201c\"])")
 MIN_REST = 6
+# Words opening a clause that is not the sentence's main one: a reporting verb after them
+# credits that clause only. Source: English subordinating conjunctions and relative pronouns.
+_SUBORDINATORS = {
+    "when", "whenever", "after", "as", "because", "while", "before", "since", "if", "though",
+    "although", "until", "whereas", "who", "which", "whom", "whose", "where", "once", "unless",
+}  # fmt: skip
 _ENDED = re.compile(r"[.!?][\"'\u201d\u2019\u00bb)]*$|[\"\u201d\u00bb]$")
 _QUOTED_ANY = re.compile(r"[\"\u201c\u201d\u00ab\u00bb]|(?<!\w)['\u2018]\w")
 _QUOTE_END = re.compile(r"[\"'\u201d\u2019\u00bb][.!?]?$")  # ends in a quotation
@@ -275,11 +281,25 @@ def _credits_someone(text: str, sources: list[str]) -> bool:
     """Whether the sentence already says who claims it: a reporting verb, or a speaker named
     with a speech verb ("Roe added: ..."). A source merely mentioned ("the council chief")
     credits no one."""
-    if has_attribution(text):
+    if _credits_main_clause(text):
         return True
     named = names_in(text)
     speaks = {t.strip(",.:;").lower() for t in text.split()} & word_list("speech_verbs")
     return bool(speaks) and any(names_in(s) & named for s in sources)
+
+
+def _credits_main_clause(text: str) -> bool:
+    """Whether a reporting verb, outside quotations, says who claims the sentence: not one in
+    a clause opened by "when", "after", "who" … ("Roe erred when he said …" is the outlet's
+    judgment of Roe; Roe said only what follows "said")."""
+    own = unquoted(text)
+    for verb in re.finditer(r"according to\b|[A-Za-z]+", own, re.IGNORECASE):
+        if not has_attribution(verb.group()):
+            continue
+        before = {w.lower() for w in re.findall(r"[A-Za-z]+", own[: verb.start()])[-3:]}
+        if verb.group().lower() == "according to" or not before & _SUBORDINATORS:
+            return True
+    return False
 
 
 def _finished(text: str) -> str:

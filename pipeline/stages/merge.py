@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.conflicts import aged_people, dates_in, display_date, typed_values
-from pipeline.grounding import find_quote, names_in, normalize
+from pipeline.grounding import find_quote, names_in, normalize, numbers_in
 from pipeline.schema import (
     Article,
     Claim,
@@ -517,5 +518,30 @@ def merge_claims(
     age_claims, age_groups = sentence_age_conflicts(articles, known, result.groups)
     result.rule_claims += age_claims
     result.groups.extend(age_groups)
+    result.groups = [_without_counts_apart(g, articles) for g in result.groups]
     result.conflicts = sum(len(g.conflicts) for g in result.groups)
     return result
+
+
+def _without_counts_apart(group: ClaimGroup, articles: list[Article]) -> ClaimGroup:
+    """The group without count conflicts that one of its articles resolves: an outlet that
+    gives two of the values itself ("four more boys were freed, bringing the total of rescued
+    boys to eight"; "156 of the 338 seats") counts two things, and the outlets do not
+    disagree."""
+    texts = {a.id: a.text for a in articles}
+
+    def resolved(conflict: Conflict) -> bool:
+        values = {v.value.replace(",", "") for v in conflict.values}
+        return conflict.what.startswith("number of ") and any(
+            len(_numbers_of_text(texts.get(v.article_id, "")) & values) > 1 for v in conflict.values
+        )
+
+    kept = [c for c in group.conflicts if not resolved(c)]
+    if len(kept) == len(group.conflicts):
+        return group
+    return group.model_copy(update={"conflicts": kept, "status": _status(group.article_ids, kept)})
+
+
+@lru_cache(maxsize=64)
+def _numbers_of_text(text: str) -> frozenset[str]:
+    return frozenset(numbers_in(text))

@@ -274,3 +274,40 @@ def test_a_bare_singular_role_opening_is_dangling():
     assert df.dangling_pronoun("Centrist Democrat announces run.")
     assert df.dangling_pronoun("Moderate Democrats watched in horror as Roe won.") == ""
     assert df.dangling_pronoun("Senator Jane Roe announced a run.") == ""
+
+
+def test_it_not_the_only_and_one_of_a_set_point_back():
+    for text in [
+        "Billions of dollars are at stake if it is allowed to go forward.",
+        "Conservatives weren't the only ones taking sides.",
+        "One of the most significant warnings was a classified cable.",
+    ]:
+        assert df.dangling_pronoun(text), text
+    for text in [
+        "The council said it would appeal the ruling.",
+        "Officials said it was not clear whether anyone was hurt.",
+        "One of the largest banks in the state said Roe would lead it.",
+    ]:
+        assert df.dangling_pronoun(text) == "", text
+
+
+def test_a_cut_inside_or_after_a_parenthesis_is_a_fragment() -> None:
+    assert df.fragment("The Democrats, led by Jane B. Roe (D-Md.)")
+    assert df.fragment('X reported: "The Democrats, led by Jane B. Roe (D-Md."')
+    assert df.fragment("The bill was written by Jane B. Roe (D-Md.) and passed.") == ""
+
+
+def test_this_or_that_at_the_end_points_back() -> None:
+    assert df.dangling_pronoun("Trump ended up winning that war.")
+    assert df.dangling_pronoun("There is zero evidence for this.")
+    assert df.dangling_pronoun("Roe said that, in her view, the plan failed.") == ""
+    assert df.dangling_pronoun("Roe won the race that year.") == ""
+    assert df.dangling_pronoun("Trump won that war, according to Fox News.")
+
+
+def test_an_outlets_quoted_sentence_must_stand_alone_too() -> None:
+    copied = 'Fox News reported, as did HuffPost: "Conservatives weren\'t the only ones."'
+    assert df.quoted_copy(copied) == "Conservatives weren't the only ones."
+    assert [d.kind for d in df.judge([df.Judged(copied)]).defects] == ["dangling_pronoun"]
+    whole = 'Fox News reported: "Roe won the race in Springfield on Tuesday."'
+    assert df.judge([df.Judged(whole)]).defects == []

@@ -480,3 +480,14 @@ def test_the_shared_wording_of_a_fact_several_outlets_report_may_stand_unquoted(
     ]
     result = _write([first, second], articles, [["1.1", "2.1"]], (quote, "1.1"))
     assert [s.text for s in result.briefing.sentences] == [quote]
+
+
+def test_a_reporting_verb_in_a_when_clause_does_not_attribute_the_sentence():
+    # "Roe erred" is the outlet's judgment: "when he said" credits Roe with the plan's claim only
+    verdict = claim("1.1", "Roe was wrong when he said in Springfield that the plan had worked.")
+    groups = build_groups([verdict], [["1.1"]])
+    draft = "Roe erred when he said in Springfield that the plan had worked."
+    output = {"title": "Roe", "sentences": [{"text": draft, "groups": [groups[0].id]}]}
+    ctx, _ = context("write_briefing", output)
+    text = write_briefing(groups, [verdict], ARTICLES, ctx).briefing.sentences[0].text
+    assert text == f"{draft[:-1]}, according to Kyiv Independent."

@@ -217,6 +217,21 @@ def test_count_conflict_values_are_shown_with_thousands_separators() -> None:
     assert [v.value for v in conflict.values] == ["240,000", "540,000"]
 
 
+def test_a_count_an_outlet_gives_both_values_of_is_no_conflict() -> None:
+    remaining = "Divers resumed the cave rescue to bring out the remaining eight boys."
+    freed = "Divers resumed the cave rescue and brought out four more boys."
+    total = "That brought the total number of rescued boys to eight."
+    a, b = claim("1.1", remaining), claim("2.1", freed)
+    articles = [article(1, [remaining]), article(2, [freed, total])]
+    ctx, _ = context("merge_claims", {"verdicts": []})
+    (group,) = merge_claims([a, b], articles, ctx).groups
+    assert group.conflicts == [] and group.status == "consensus"
+    apart = [article(1, [remaining]), article(2, [freed])]  # each outlet gives one value
+    ctx, _ = context("merge_claims", {"verdicts": []})
+    (group,) = merge_claims([a, b], apart, ctx).groups
+    assert [c.what for c in group.conflicts] == ["number of boys"]
+
+
 def _scripted(answer: Callable[[ChatRequest], str]) -> tuple[StageContext, FakeBackend]:
     """A merge context whose model answers every request with `answer(request)`."""
     backend = FakeBackend(responder=answer)
