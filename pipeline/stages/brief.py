@@ -77,6 +77,10 @@ _CONNECTIVE = re.compile(
 )
 _LABEL = re.compile(r"^((?:[\w'\u2019]+ ){0,3}[\w'\u2019]+):\s+(?=[A-Z\u201c\"])")
 MIN_REST = 6
+_ARTICLES = {"the", "a", "an"}
+_DETERMINERS = _ARTICLES | {
+    "his", "her", "its", "their", "our", "this", "that", "these", "those", "each", "every",
+}  # fmt: skip
 # Words opening a clause that is not the sentence's main one: a reporting verb after them
 # credits that clause only. Source: English subordinating conjunctions and relative pronouns.
 _SUBORDINATORS = {
@@ -436,6 +440,17 @@ def _state(
     return _state_keeping(pick, drafts, said, articles, frozenset())
 
 
+def _headlinese(draft: str, source: str) -> bool:
+    """A draft written like a headline ("Two explosions reported, black smoke reported.",
+    "Agency conducts record number of checks last month."): no determiner at all (no article,
+    possessive or demonstrative) where the source sentence has an article. Headline grammar
+    drops them, and the tense with them; "Roe will lead Russia's delegation." keeps one."""
+    words = re.findall(r"[A-Za-z]+(?:['\u2019]s\b)?", unquoted(draft))
+    if any(w.endswith(("'s", "\u2019s")) or w.lower() in _DETERMINERS for w in words):
+        return False
+    return any(w.lower() in _ARTICLES for w in re.findall(r"[A-Za-z]+", source))
+
+
 def _names_kept(quote: str) -> set[str]:
     """The names a claim's sentence keeps when compressed: what it will likely say."""
     return names_in(compressed(quote) or quote)
@@ -470,7 +485,7 @@ def _state_keeping(
     source = pick.claims[0].quote
     for draft in drafts:
         for candidate in [c for c in (compressed(clean(draft)), draft) if c]:
-            if _drops(candidate, source, needed):
+            if _drops(candidate, source, needed) or _headlinese(candidate, source):
                 continue
             attempt = _try(candidate, pick, articles)
             if not attempt.problems and not any(repeats(term_set(attempt.text), s) for s in said):

@@ -347,7 +347,7 @@ def test_a_copied_sentence_is_its_outlets_quoted_words():
         " Friday.\u201d"
     )
     # words left out in the middle: no longer the outlet's sentence, so never in quotation marks
-    gap = {"text": "Officials counted 40 delegates on Friday.", "groups": ["g1"]}
+    gap = {"text": "Officials counted 40 delegates at the summit Friday.", "groups": ["g1"]}
     ctx, _ = context("write_briefing", {"title": "Summit", "sentences": [gap]})
     text = write_briefing(groups, [plain], ARTICLES, ctx).briefing.sentences[0].text
     assert "\u201c" not in text
@@ -491,3 +491,13 @@ def test_a_reporting_verb_in_a_when_clause_does_not_attribute_the_sentence():
     ctx, _ = context("write_briefing", output)
     text = write_briefing(groups, [verdict], ARTICLES, ctx).briefing.sentences[0].text
     assert text == f"{draft[:-1]}, according to Kyiv Independent."
+
+
+def test_a_draft_in_headline_grammar_gives_way_to_the_source_sentence():
+    blasts = claim("1.1", "Two explosions were reported at the plant, and a plume of black smoke.")
+    groups = build_groups([blasts], [["1.1"]])
+    draft = "Two explosions reported, black smoke reported at plant."
+    output = {"title": "Plant", "sentences": [{"text": draft, "groups": [groups[0].id]}]}
+    ctx, _ = context("write_briefing", output)
+    text = write_briefing(groups, [blasts], ARTICLES, ctx).briefing.sentences[0].text
+    assert text == f"Kyiv Independent reported: \u201c{blasts.quote}\u201d"
