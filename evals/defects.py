@@ -105,6 +105,11 @@ def fragment(sentence: str) -> str:
         return "doubled punctuation"
     if re.search(r"\s-+\s*[.!?]", clean):  # "... endorsed by Ms. Roe -." (quoted or not)
         return "a dash aside that never closes"
+    # "Justice Roe was unconvinced.": a name and a one-word past state, by what not said
+    bare = [w for w in tx.words(re.sub(r"\([^()]*\)|,[^,]*,", " ", rest)) if w.strip(".")]
+    state = 3 <= len(bare) <= 7 and bare[-2].lower() in {"was", "were"} and bare[-1].islower()
+    if state and all(w[:1].isupper() for w in bare[:-2]):
+        return "only a name and a one-word state"
     if clean.count("(") != clean.count(")"):
         return "a parenthesis that never closes"
     # "… led by Jamie Roe (D-Md.)" or, quoted, "(D-Md.)”": the stop is the abbreviation's

@@ -63,7 +63,7 @@ _ONE_OF_THE = re.compile(
 )
 _DOUBLED = re.compile(r"[,;:]\s*[,;:.]")
 # "… led by Jamie Roe (D-Md.)": the full stop belongs to the abbreviation, the sentence goes on
-_ABBREVIATION_IN_PARENTHESES_END = re.compile(r"\([\w.-]{1,12}\.\)$")
+_ABBREVIATION_IN_PARENTHESES_END = re.compile(r"\([\w.-]{1,12}\.\)[\"'\u201d\u2019]?$")
 _DASH_END = re.compile(r"\s[-\u2013\u2014]+\s*[.!?]")  # "… endorsed by Ms. Roe -." was cut
 
 
@@ -141,7 +141,24 @@ def fragment(text: str) -> Problem | None:
         return Problem("fragment", "doubled punctuation (\u201c,,\u201d or \u201c, .\u201d)")
     if _CUT_INITIAL.search(text):
         return Problem("fragment", "an initialism is cut (\u201cU. and\u201d)")
-    return _headline(unquoted(text))
+    return _headline(unquoted(text)) or _only_a_state(text)
+
+
+# "Justice Roe was unconvinced.": who, and a one-word state; by what, the sentence before said.
+_ASIDES = re.compile(r"\([^()]*\)|,[^,]*,")
+MAX_STATE_WORDS = 7
+
+
+def _only_a_state(text: str) -> Problem | None:
+    """A sentence that is only a name and "was <one word>" ("Justice Roe was unconvinced."),
+    once asides are set apart: a past reaction or state whose cause the reader has not seen."""
+    said = _TRAILING_ATTRIBUTION.sub(".", _LEAD_ATTRIBUTION.sub("", normalize(text)))
+    rest = _words(_ASIDES.sub(" ", said))
+    if len(rest) > MAX_STATE_WORDS or len(rest) < 3 or rest[-2].lower() not in {"was", "were"}:
+        return None  # "Kim is alive." and "Roe was not sidelined." state a fact
+    if not rest[-1].islower() or not all(w[:1].isupper() for w in rest[:-2]):
+        return None  # "Peskov said the statement was false." says what was false
+    return Problem("fragment", f'only "{rest[-2]} {rest[-1]}": says nothing on its own')
 
 
 def _headline(text: str) -> Problem | None:

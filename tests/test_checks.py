@@ -354,3 +354,15 @@ def test_this_or_that_at_the_end_points_back():
         assert "pronoun" not in kinds(text, [text]), text
     attributed = "In Springfield, Roe ended up winning that war, according to NDTV."
     assert "pronoun" in kinds(attributed, [attributed])
+
+
+def test_a_name_and_a_one_word_past_state_says_nothing_on_its_own():
+    thin = "Justice Jane Roe was unconvinced."
+    assert "fragment" in kinds(thin, [thin])
+    for text in [
+        "Kim Jong Un of Springfield is alive.",
+        "Jane Roe of Springfield was not sidelined.",
+    ]:
+        assert "fragment" not in kinds(text, [text]), text
+    credited = "Justice Jane Roe was unconvinced, according to NDTV."
+    assert "fragment" in kinds(credited, [credited])

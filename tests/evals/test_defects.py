@@ -311,3 +311,9 @@ def test_an_outlets_quoted_sentence_must_stand_alone_too() -> None:
     assert [d.kind for d in df.judge([df.Judged(copied)]).defects] == ["dangling_pronoun"]
     whole = 'Fox News reported: "Roe won the race in Springfield on Tuesday."'
     assert df.judge([df.Judged(whole)]).defects == []
+
+
+def test_a_name_and_a_one_word_past_state_is_a_fragment() -> None:
+    assert df.fragment("Justice Jane Roe was unconvinced.")
+    assert df.fragment("Peskov said the statement was false.") == ""
+    assert df.fragment("Kim Jong Un is alive.") == ""
