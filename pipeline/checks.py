@@ -157,7 +157,7 @@ def _only_a_state(text: str) -> Problem | None:
     if len(rest) > MAX_STATE_WORDS or len(rest) < 3 or rest[-2].lower() not in {"was", "were"}:
         return None  # "Kim is alive." and "Roe was not sidelined." state a fact
     if not rest[-1].islower() or not all(w[:1].isupper() for w in rest[:-2]):
-        return None  # "Peskov said the statement was false." says what was false
+        return None  # "Roe said the statement was false." says what was false
     return Problem("fragment", f'only "{rest[-2]} {rest[-1]}": says nothing on its own')
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipeline.schema import Span
@@ -226,6 +226,12 @@ _ATTRIBUTION = re.compile(
     r"indicated|suggest|claim|claimed|cited|quoted))\b",
     re.IGNORECASE,
 )
+
+
+def attributions(text: str) -> Iterator[re.Match[str]]:
+    """Each reporting verb or phrase of the text ("said", "according to", "sources say"), where
+    it stands; "called off" and "calls for" are not among them."""
+    return _ATTRIBUTION.finditer(text)
 
 
 def has_attribution(text: str, sources: Iterable[str] = ()) -> bool:

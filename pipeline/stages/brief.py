@@ -20,7 +20,7 @@ from pydantic import Field, create_model
 from pipeline.checks import Problem, credited, loaded_words, sentence_problems, unquoted
 from pipeline.compress import ELLIPSIS, compressed
 from pipeline.grounding import (
-    has_attribution,
+    attributions,
     is_boilerplate,
     names_in,
     normalize,
@@ -297,9 +297,7 @@ def _credits_main_clause(text: str) -> bool:
     a clause opened by "when", "after", "who" … ("Roe erred when he said …" is the outlet's
     judgment of Roe; Roe said only what follows "said")."""
     own = unquoted(text)
-    for verb in re.finditer(r"according to\b|[A-Za-z]+", own, re.IGNORECASE):
-        if not has_attribution(verb.group()):
-            continue
+    for verb in attributions(own):
         before = {w.lower() for w in re.findall(r"[A-Za-z]+", own[: verb.start()])[-3:]}
         if verb.group().lower() == "according to" or not before & _SUBORDINATORS:
             return True

@@ -2,7 +2,7 @@
 
 from stage_helpers import article, claim, context
 
-from pipeline.schema import ClaimKind
+from pipeline.schema import Claim, ClaimKind
 from pipeline.stages.brief import _speakers, write_briefing
 from pipeline.stages.merge import build_groups
 from pipeline.stages.select import select_groups
@@ -482,22 +482,26 @@ def test_the_shared_wording_of_a_fact_several_outlets_report_may_stand_unquoted(
     assert [s.text for s in result.briefing.sentences] == [quote]
 
 
+def _stated(single: Claim, draft: str) -> str:
+    """The briefing's sentence for one single-source claim, given the model's draft of it."""
+    groups = build_groups([single], [[single.id]])
+    output = {"title": "Roe", "sentences": [{"text": draft, "groups": [groups[0].id]}]}
+    ctx, _ = context("write_briefing", output)
+    return write_briefing(groups, [single], ARTICLES, ctx).briefing.sentences[0].text
+
+
 def test_a_reporting_verb_in_a_when_clause_does_not_attribute_the_sentence():
     # "Roe erred" is the outlet's judgment: "when he said" credits Roe with the plan's claim only
     verdict = claim("1.1", "Roe was wrong when he said in Springfield that the plan had worked.")
-    groups = build_groups([verdict], [["1.1"]])
     draft = "Roe erred when he said in Springfield that the plan had worked."
-    output = {"title": "Roe", "sentences": [{"text": draft, "groups": [groups[0].id]}]}
-    ctx, _ = context("write_briefing", output)
-    text = write_briefing(groups, [verdict], ARTICLES, ctx).briefing.sentences[0].text
-    assert text == f"{draft[:-1]}, according to Kyiv Independent."
+    assert _stated(verdict, draft) == f"{draft[:-1]}, according to Kyiv Independent."
+    # calling a meeting off is no reporting verb: the outlet still says who reports it
+    off = claim("1.1", "Roe has called off the Springfield meeting after the talks failed.")
+    draft = "Roe called off the Springfield meeting after the talks failed."
+    assert _stated(off, draft) == f"{draft[:-1]}, according to Kyiv Independent."
 
 
 def test_a_draft_in_headline_grammar_gives_way_to_the_source_sentence():
     blasts = claim("1.1", "Two explosions were reported at the plant, and a plume of black smoke.")
-    groups = build_groups([blasts], [["1.1"]])
     draft = "Two explosions reported, black smoke reported at plant."
-    output = {"title": "Plant", "sentences": [{"text": draft, "groups": [groups[0].id]}]}
-    ctx, _ = context("write_briefing", output)
-    text = write_briefing(groups, [blasts], ARTICLES, ctx).briefing.sentences[0].text
-    assert text == f"Kyiv Independent reported: \u201c{blasts.quote}\u201d"
+    assert _stated(blasts, draft) == f"Kyiv Independent reported: \u201c{blasts.quote}\u201d"
