@@ -45,6 +45,8 @@ from typing import Any
 
 import yaml
 
+from pipeline.text import word_list
+
 Span = tuple[int, int]
 
 HEADING_MAX_WORDS = 16
@@ -792,8 +794,6 @@ _SPEAKER_WORDS = 4  # "Sen. Jane Roe asked": a name before the verb
 
 
 def _join_quoted_speech(text: str, spans: list[Span]) -> list[Span]:
-    from pipeline.text import word_list  # the text toolkit reads its lists lazily too
-
     verbs = word_list("speech_verbs") | word_list("question_verbs")
     joined: list[Span] = []
     for span in spans:

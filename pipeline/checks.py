@@ -51,7 +51,9 @@ _DEMONSTRATIVES = {"this", "that", "these", "those"}
 # "It is/was/seems ... that/whether/to ...": the empty "it" of English grammar.
 _EMPTY_IT_VERBS = {"is", "was", "s", "seems", "seemed", "appears", "appeared", "remains"}
 _COMPLEMENTIZERS = {"that", "whether", "if", "to", "how", "when", "why", "what", "who"}
-_ARTICLES = {"a", "an", "the"}
+ARTICLES = frozenset({"a", "an", "the"})
+# Words before a noun that say which one is meant: a noun after one may be what "it" stands for.
+DETERMINERS = ARTICLES | {"this", "that", "his", "her", "their", "its", "our", "each"}
 # "One, Jane Roe of Houston, was charged": one of a set the article named just before.
 _ONE_OF_A_SET = re.compile(r"(?:one|the other|another|the latter|the former)\s*,", re.IGNORECASE)
 # "One of the most significant warnings was ...": one of a set named before; "One of the
@@ -302,7 +304,7 @@ def _empty_it(text: str) -> bool:
     subject of a clause, which points to nothing."""
     head = [w.lower() for w in re.findall(r"[A-Za-z]+", text)[:8]]
     be = len(head) > 1 and head[1] in _EMPTY_IT_VERBS
-    if len(head) > 2 and head[2] in _ARTICLES:
+    if len(head) > 2 and head[2] in ARTICLES:
         return False  # "It's a result that will force ...": "it" is the result
     return be and any(w in _COMPLEMENTIZERS for w in head[2:])
 
@@ -331,7 +333,7 @@ def dangling_pronoun(text: str) -> Problem | None:
 # "Conservatives weren't the only ones taking sides.": others, named in a sentence not shown.
 _NOT_THE_ONLY = re.compile(r"(?:\bnot|n['\u2019]t|\bnever)\s+the\s+only\b", re.IGNORECASE)
 # Words before "it" that may be its referent: a noun after a determiner ("the law ... it").
-_DETERMINED_NOUN = re.compile(r"\b(?:the|a|an|this|that|his|her|their|its|our|each)\s+[a-z]")
+_DETERMINED_NOUN = re.compile(rf"\b(?:{'|'.join(sorted(DETERMINERS))})\s+[a-z]")
 
 
 def _loose_it(own: str) -> Problem | None:

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pipeline.schema import Span
 from pipeline.text import number_words_to_digits, word_list
@@ -135,6 +136,13 @@ def names_in(text: str) -> set[str]:
                 continue
             names.add(key)
     return names
+
+
+@lru_cache(maxsize=512)
+def number_set(text: str) -> frozenset[str]:
+    """`numbers_in`, read once per text: stages compare the numbers of the same quotes and
+    articles many times over."""
+    return frozenset(numbers_in(text))
 
 
 def numbers_in(text: str) -> set[str]:

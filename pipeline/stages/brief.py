@@ -17,13 +17,22 @@ from pathlib import Path
 
 from pydantic import Field, create_model
 
-from pipeline.checks import Problem, credited, loaded_words, sentence_problems, unquoted
+from pipeline.checks import (
+    ARTICLES,
+    DETERMINERS,
+    Problem,
+    credited,
+    loaded_words,
+    sentence_problems,
+    unquoted,
+)
 from pipeline.compress import ELLIPSIS, compressed
 from pipeline.grounding import (
     attributions,
     is_boilerplate,
     names_in,
     normalize,
+    number_set,
     numbers_in,
     unsupported,
 )
@@ -77,10 +86,7 @@ _CONNECTIVE = re.compile(
 )
 _LABEL = re.compile(r"^((?:[\w'\u2019]+ ){0,3}[\w'\u2019]+):\s+(?=[A-Z\u201c\"])")
 MIN_REST = 6
-_ARTICLES = {"the", "a", "an"}
-_DETERMINERS = _ARTICLES | {
-    "his", "her", "its", "their", "our", "this", "that", "these", "those", "each", "every",
-}  # fmt: skip
+_DETERMINERS = DETERMINERS | {"these", "those", "every"}
 # Words opening a clause that is not the sentence's main one: a reporting verb after them
 # credits that clause only. Source: English subordinating conjunctions and relative pronouns.
 _SUBORDINATORS = {
@@ -224,7 +230,7 @@ def _backing(text: str, pick: Pick, articles: dict[int, Article]) -> list[int]:
         own = [c for c in pick.claims if c.article_id == aid]
         if own and all(_negated(c.quote) != negated for c in own):
             continue  # "was not planning to waive" does not back "is considering lifting"
-        missing = wanted - {n for c in own for n in _numbers_of(c.quote)}
+        missing = wanted - {n for c in own for n in number_set(c.quote)}
         if missing and (pick.group.conflicts or not _in_one_sentence(missing, articles.get(aid))):
             continue
         backing.append(aid)
@@ -253,11 +259,6 @@ def _negated(text: str) -> bool:
             if any(w in _NEGATIONS or w.endswith(("n't", "n\u2019t")) for w in after):
                 return True
     return False
-
-
-@lru_cache(maxsize=512)
-def _numbers_of(text: str) -> frozenset[str]:
-    return frozenset(numbers_in(text))
 
 
 @lru_cache(maxsize=256)
@@ -446,7 +447,7 @@ def _headlinese(draft: str, source: str) -> bool:
     words = re.findall(r"[A-Za-z]+(?:['\u2019]s\b)?", unquoted(draft))
     if any(w.endswith(("'s", "\u2019s")) or w.lower() in _DETERMINERS for w in words):
         return False
-    return any(w.lower() in _ARTICLES for w in re.findall(r"[A-Za-z]+", source))
+    return any(w.lower() in ARTICLES for w in re.findall(r"[A-Za-z]+", source))
 
 
 def _names_kept(quote: str) -> set[str]:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.conflicts import aged_people, dates_in, display_date, typed_values
-from pipeline.grounding import find_quote, names_in, normalize, numbers_in
+from pipeline.grounding import find_quote, names_in, normalize, number_set
 from pipeline.schema import (
     Article,
     Claim,
@@ -533,15 +532,10 @@ def _without_counts_apart(group: ClaimGroup, articles: list[Article]) -> ClaimGr
     def resolved(conflict: Conflict) -> bool:
         values = {v.value.replace(",", "") for v in conflict.values}
         return conflict.what.startswith("number of ") and any(
-            len(_numbers_of_text(texts.get(v.article_id, "")) & values) > 1 for v in conflict.values
+            len(number_set(texts.get(v.article_id, "")) & values) > 1 for v in conflict.values
         )
 
     kept = [c for c in group.conflicts if not resolved(c)]
     if len(kept) == len(group.conflicts):
         return group
     return group.model_copy(update={"conflicts": kept, "status": _status(group.article_ids, kept)})
-
-
-@lru_cache(maxsize=64)
-def _numbers_of_text(text: str) -> frozenset[str]:
-    return frozenset(numbers_in(text))
