@@ -87,12 +87,6 @@ _CONNECTIVE = re.compile(
 _LABEL = re.compile(r"^((?:[\w'\u2019]+ ){0,3}[\w'\u2019]+):\s+(?=[A-Z\u201c\"])")
 MIN_REST = 6
 _DETERMINERS = DETERMINERS | {"these", "those", "every"}
-# Words opening a clause that is not the sentence's main one: a reporting verb after them
-# credits that clause only. Source: English subordinating conjunctions and relative pronouns.
-_SUBORDINATORS = {
-    "when", "whenever", "after", "as", "because", "while", "before", "since", "if", "though",
-    "although", "until", "whereas", "who", "which", "whom", "whose", "where", "once", "unless",
-}  # fmt: skip
 _ENDED = re.compile(r"[.!?][\"'\u201d\u2019\u00bb)]*$|[\"\u201d\u00bb]$")
 _QUOTED_ANY = re.compile(r"[\"\u201c\u201d\u00ab\u00bb]|(?<!\w)['\u2018]\w")
 _QUOTE_END = re.compile(r"[\"'\u201d\u2019\u00bb][.!?]?$")  # ends in a quotation
@@ -300,7 +294,7 @@ def _credits_main_clause(text: str) -> bool:
     own = unquoted(text)
     for verb in attributions(own):
         before = {w.lower() for w in re.findall(r"[A-Za-z]+", own[: verb.start()])[-3:]}
-        if verb.group().lower() == "according to" or not before & _SUBORDINATORS:
+        if verb.group().lower() == "according to" or not before & word_list("subordinators"):
             return True
     return False
 
