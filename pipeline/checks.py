@@ -147,15 +147,14 @@ def fragment(text: str) -> Problem | None:
 
 
 # "Justice Roe was unconvinced.": who, and a one-word state; by what, the sentence before said.
-_ASIDES = re.compile(r"\([^()]*\)|,[^,]*,")
 MAX_STATE_WORDS = 7
 
 
 def _only_a_state(text: str) -> Problem | None:
-    """A sentence that is only a name and "was <one word>" ("Justice Roe was unconvinced."),
-    once asides are set apart: a past reaction or state whose cause the reader has not seen."""
+    """A sentence that is only a name and "was <one word>" ("Justice Roe was unconvinced."): a
+    past reaction or state whose cause the reader has not seen."""
     said = _TRAILING_ATTRIBUTION.sub(".", _LEAD_ATTRIBUTION.sub("", normalize(text)))
-    rest = _words(_ASIDES.sub(" ", said))
+    rest = _words(said)
     if len(rest) > MAX_STATE_WORDS or len(rest) < 3 or rest[-2].lower() not in {"was", "were"}:
         return None  # "Kim is alive." and "Roe was not sidelined." state a fact
     if not rest[-1].islower() or not all(w[:1].isupper() for w in rest[:-2]):
@@ -418,25 +417,6 @@ def empty_attribution(text: str) -> Problem | None:
     return None
 
 
-# A quotation's closing words and the verb after them ('…waiting," said'; '…farce," Sen.').
-_AFTER_QUOTATION = re.compile(r"[,!?][\"\u201d\u2019]\s*(?:[a-z]+\s+)?$")
-
-
-def speaker_only(text: str, quotes: Sequence[str]) -> Problem | None:
-    """The words that say who spoke a quotation, cut from it: '"We have no agenda," said X, one
-    of the lawyers.' shortened to "X, one of the lawyers." Not a sentence: there is no verb."""
-    body = _TRAILING_ATTRIBUTION.sub("", _LEAD_ATTRIBUTION.sub("", normalize(text)))
-    body = body.rstrip(" .")
-    if len(body.split()) < 2:
-        return None
-    for quote in quotes:
-        quote = normalize(quote)
-        at = quote.find(body)
-        if at > 0 and _AFTER_QUOTATION.search(quote[:at]):
-            return Problem("fragment", "names who spoke a quotation but not what they said")
-    return None
-
-
 def credited(text: str) -> str:
     """The words that say who speaks: "according to X" and the words just before a
     reporting verb ("X said", "with X confirming")."""
@@ -532,7 +512,7 @@ def sentence_problems(
     may credit besides them (the cited outlets, the speakers the claims name)."""
     found = [
         grounding_problem(text, quotes, sources),
-        fragment(text) or speaker_only(text, quotes),
+        fragment(text),
         dangling_pronoun(text),
         first_person(text),
         empty_attribution(text),

@@ -3,7 +3,7 @@ passes the well-formed sentence next to it."""
 
 import pytest
 
-from pipeline.checks import sentence_problems, speaker_only, stands_alone
+from pipeline.checks import sentence_problems, stands_alone
 
 QUOTE = (
     "The DGMO of Pakistan called the DGMO of India at 15.30 hours (3.30 pm) on Saturday, "
@@ -183,19 +183,6 @@ def test_a_headline_cited_as_source_supports_no_other_words():
     assert "unsupported" in [p.kind for p in sentence_problems(draft, [quote], [title])]
     fine = f"California required pregnancy centers to disclose if unlicensed, according to {title}."
     assert sentence_problems(fine, [quote], [title]) == []
-
-
-def test_the_speaker_of_a_quotation_without_the_quotation_is_a_fragment():
-    quote = '"We are ready to vote," said Jane Roe, one of the council members, on Monday.'
-    cut = "Jane Roe, one of the council members, according to The Daily Record."
-    problems = sentence_problems(cut, [quote], ["The Daily Record"])
-    assert [p.kind for p in problems] == ["fragment"]
-    no_verb = '"The plan is dead," Rep. John Doe, D-Ore.'
-    assert speaker_only("Rep. John Doe, D-Ore, according to The Daily Record.", [no_verb])
-    # Reported speech keeps its verb; the whole quotation with its speaker is a sentence.
-    reported = "Roe said Smith, the chair, will vote on Monday."
-    assert not speaker_only("Smith, the chair, will vote on Monday.", [reported])
-    assert not speaker_only(quote, [quote])
 
 
 def test_one_of_a_set_named_before_has_no_referent():

@@ -95,7 +95,7 @@ _ABBREVIATION_END = re.compile(r"\b(?:[A-Za-z]\.){2,}$")
 # A leading dateline ("WASHINGTON --", "KYIV (Reuters) -") belongs to the page, not the claim.
 _DATELINE = re.compile(
     r"^[A-Z][A-Z .,'()]{2,40}(?:\s*(?:--|\u2014|\u2013|\u2015|-)\s+|[\u2014\u2015](?=[A-Z][a-z]))"
-    r"|^\([A-Z][A-Za-z.&' ]{0,24}\)\s*(?:(?:--|\u2014|\u2013|-)\s*)?(?=[A-Z])"  # "(CNN)The US ..."
+    r"|^\([A-Z][A-Za-z.&' ]{0,24}\)(?=[A-Z])"  # "(CNN)The US ..."
 )
 
 

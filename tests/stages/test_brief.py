@@ -142,7 +142,6 @@ def test_cleaning_removes_what_only_made_sense_in_the_article():
     assert clean("WASHINGTON\u2014Democrats voted.") == "Democrats voted."
     assert clean("U.S.-Mexico talks resumed.") == "U.S.-Mexico talks resumed."
     assert clean("(CNN)The US announced new rules.") == "The US announced new rules."
-    assert clean("(CNN) - The US announced new rules.") == "The US announced new rules."
     assert clean("However, the vote failed.") == "The vote failed."
     assert clean("Now is the time to act.") == "Now is the time to act."
     assert clean("But now Roe has decided to run again.") == "Roe has decided to run again."
@@ -278,15 +277,15 @@ def test_a_name_the_quote_only_mentions_is_not_its_speaker():
     # a letter's addressee is no speaker: only a name the quote credits with the words counts
     letter = claim(
         "1.1",
-        'Mattis wrote to Trump: "You have the right to a secretary whose views align with yours."',
+        'Roe wrote to the mayor, Jane Smith: "You deserve a deputy who shares your plans."',
         kind=ClaimKind.STATEMENT,
-        by="Trump",
+        by="Jane Smith",
     )
     groups = build_groups([letter], [["1.1"]])
     assert _speakers(select_groups(groups, [letter], ARTICLES)[0]) == []
-    signed = letter.model_copy(update={"attributed_to": "Mattis"})
+    signed = letter.model_copy(update={"attributed_to": "Roe"})
     groups = build_groups([signed], [["1.1"]])
-    assert _speakers(select_groups(groups, [signed], ARTICLES)[0]) == ["Mattis"]
+    assert _speakers(select_groups(groups, [signed], ARTICLES)[0]) == ["Roe"]
 
 
 def test_a_sentence_that_follows_another_in_the_source_follows_it_in_the_briefing():
