@@ -86,6 +86,16 @@ def _words(text: str) -> list[str]:
     return [w.strip(".'\u2019-") for w in _WORD.findall(text) if w.strip(".'\u2019-")]
 
 
+def own_voice(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each stretch of `text` outside its quotations: the words the briefing
+    may change, since they are its own."""
+    spans, at = [], 0
+    for match in _QUOTED.finditer(text):
+        spans.append((at, match.start()))
+        at = match.end()
+    return [*spans, (at, len(text))]
+
+
 def unquoted(text: str) -> str:
     """The sentence without its quotations: what the briefing says in its own voice."""
     return _QUOTED.sub(" ", normalize(text))

@@ -23,6 +23,7 @@ from pipeline.checks import (
     Problem,
     credited,
     loaded_words,
+    own_voice,
     sentence_problems,
     unquoted,
 )
@@ -587,6 +588,33 @@ def _also(others: list[Article]) -> str:
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
 
 
+# "Peskov added: …" where the briefing has not quoted Peskov before: "added" tells the reader
+# they have heard him already. Only the speech verb ("added that", "added:", '…," X added.'),
+# never "the economy added 213,000 jobs".
+_CONTINUED = re.compile(r"\b(added|adds)\b(?=\s*[:,.;]|\s+that\b)")
+_FIRST_TELLING = {"added": "said", "adds": "says"}
+
+
+def _first_tellings(sentences: list[BriefingSentence]) -> list[BriefingSentence]:
+    """The briefing in reading order, each speaker's first credit made a first telling: "X
+    added" becomes "X said" unless an earlier sentence credits X. Words inside quotation
+    marks are the source's and stay as they are."""
+    heard: set[str] = set()
+    out = []
+    for sentence in sentences:
+        text = sentence.text
+        for start, end in reversed(own_voice(text)):
+            for match in reversed(list(_CONTINUED.finditer(text, start, end))):
+                near = text[max(start, match.start() - 60) : min(end, match.end() + 30)]
+                if names_in(credited(near)) & heard:
+                    continue  # said again: "added" is right
+                verb = _FIRST_TELLING[match.group(1)]
+                text = text[: match.start()] + verb + text[match.end() :]
+        heard |= names_in(credited(text))
+        out.append(sentence.model_copy(update={"text": text}))
+    return out
+
+
 def _in_source_sequence(
     stated: list[tuple[Pick, BriefingSentence]], articles: dict[int, Article]
 ) -> list[tuple[Pick, BriefingSentence]]:
@@ -763,7 +791,7 @@ def write_briefing(
     ordered = sorted(stated, key=lambda ps: SECTION_ORDER.index(ps[1].section))
     result.briefing = Briefing(
         title=_title(output.title, claims, articles),
-        sentences=[s for _, s in ordered],
+        sentences=_first_tellings([s for _, s in ordered]),
         single_source=len(articles) == 1,
     )
     return result

@@ -504,3 +504,29 @@ def test_a_draft_in_headline_grammar_gives_way_to_the_source_sentence():
     blasts = claim("1.1", "Two explosions were reported at the plant, and a plume of black smoke.")
     draft = "Two explosions reported, black smoke reported at plant."
     assert _stated(blasts, draft) == f"Kyiv Independent reported: \u201c{blasts.quote}\u201d"
+
+
+def test_a_speakers_first_credit_says_said_not_added():
+    from pipeline.schema import BriefingSentence
+    from pipeline.stages.brief import _first_tellings
+
+    def told(text: str) -> BriefingSentence:
+        return BriefingSentence(text=text, group_ids=["g1"], article_ids=[1], section="confirmed")
+
+    texts = [
+        s.text
+        for s in _first_tellings(
+            [
+                told('Asked whether she would stay, Roe added: "Absolutely."'),
+                told('"The talks are over," Roe added.'),
+                told("The plant added 200 jobs, Smith added."),
+                told('Fox News reported: "Lee added that she would run."'),
+            ]
+        )
+    ]
+    assert texts == [
+        'Asked whether she would stay, Roe said: "Absolutely."',
+        '"The talks are over," Roe added.',  # Roe has been heard: "added" is right
+        "The plant added 200 jobs, Smith said.",  # only the speech verb changes
+        'Fox News reported: "Lee added that she would run."',  # an outlet's words stay its own
+    ]
