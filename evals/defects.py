@@ -110,6 +110,14 @@ def fragment(sentence: str) -> str:
     state = 3 <= len(bare) <= 7 and bare[-2].lower() in {"was", "were"} and bare[-1].islower()
     if state and all(w[:1].isupper() for w in bare[:-2]):
         return "only a name and a one-word state"
+    # "Mr. Roe, now a senator, said." / "X reported, citing 22 aides.": who spoke, not what
+    if not re.search(r"[\"\u201c\u201d]", rest):
+        spoke = tx.words(re.sub(r"\([^()]*\)|,[^,]*,|,\s+[a-z]+ing\b[^,]*$", " ", rest))
+        spoke = [w for w in spoke if w.strip(".")]
+        verbs = word_lists()["reporting_verbs"]
+        named = len(spoke) >= 2 and all(w[:1].isupper() for w in spoke[:-1])
+        if named and spoke[-1].lower().strip(".") in verbs:
+            return "only who spoke, not what was said"
     if clean.count("(") != clean.count(")"):
         return "a parenthesis that never closes"
     # "… led by Jamie Roe (D-Md.)" or, quoted, "(D-Md.)”": the stop is the abbreviation's

@@ -153,7 +153,26 @@ def fragment(text: str) -> Problem | None:
         return Problem("fragment", "doubled punctuation (\u201c,,\u201d or \u201c, .\u201d)")
     if _CUT_INITIAL.search(text):
         return Problem("fragment", "an initialism is cut (\u201cU. and\u201d)")
-    return _headline(unquoted(text)) or _only_a_state(text)
+    return _headline(unquoted(text)) or _only_a_state(text) or _only_a_speaker(text)
+
+
+# Asides a speaker's credit may carry: ", now a congressman,", "(R-Ky.)", ", citing …" at the end.
+_CREDIT_ASIDES = re.compile(r"\([^()]*\)|,[^,]*,|,\s+[a-z]+ing\b[^,]*$")
+
+
+def _only_a_speaker(text: str) -> Problem | None:
+    """ "Mr. Roe, now a state senator, said." or "The Record reported, citing interviews with
+    22 aides.": who spoke, and nothing of what they said (the sentence splitter cut it from
+    its quotation). Only a name and a speech verb are left once asides are set apart."""
+    if _QUOTED.search(normalize(text)):
+        return None
+    said = _TRAILING_ATTRIBUTION.sub("", _LEAD_ATTRIBUTION.sub("", normalize(text))).rstrip(" .")
+    rest = _words(_CREDIT_ASIDES.sub(" ", said))
+    if len(rest) < 2 or rest[-1].lower() not in word_list("speech_verbs"):
+        return None
+    if not all(w[:1].isupper() for w in rest[:-1]):
+        return None  # "The plan will fail, Roe said." says what was said
+    return Problem("fragment", f'only who spoke ("{" ".join(rest)}"), not what was said')
 
 
 # "Justice Roe was unconvinced.": who, and a one-word state; by what, the sentence before said.
@@ -193,7 +212,9 @@ _ROLE_ADJECTIVES = {"republican", "conservative", "liberal", "moderate", "centri
 # the reader has not seen.
 _SHELL_MODIFIERS = {"latest", "recent", "new", "same", "earlier", "previous", "initial"}
 # "Until then, ...", "After that, ...", "In those cases ...": a time or case named before.
-_BACK_PREPOSITIONS = {"until", "since", "by", "before", "after", "from", "at", "in", "during"}
+_BACK_PREPOSITIONS = {
+    "until", "since", "by", "before", "after", "from", "at", "in", "during", "amid", "despite",
+}  # fmt: skip
 _PREPOSITIONS = {"in", "at", "on", "by", "from", "near", "with", "during", "after", "under"}
 # "those who ...", "those in the room": "these"/"those" as a pronoun with its content after it.
 _DEMONSTRATIVE_CONTENT = {
@@ -288,7 +309,7 @@ def _demonstrative_noun(after: Sequence[str]) -> bool:
     if not word.islower() or word in _DEMONSTRATIVE_CONTENT or word in word_list("time_nouns"):
         return False
     # "those killed in ...", "those living near ...": people picked out by what follows
-    return not (word.endswith(("ed", "ing")) and not then.isalpha() or then in _PREPOSITIONS)
+    return not (word.endswith(("ed", "ing")) and (not then.isalpha() or then in _PREPOSITIONS))
 
 
 def _epithet(text: str) -> bool:
@@ -427,6 +448,26 @@ def empty_attribution(text: str) -> Problem | None:
     return None
 
 
+# A quotation's closing words and the verb after them ('…go well," said'; '…go well," Rep.').
+_AFTER_QUOTATION = re.compile(r"[,!?][\"\u201d\u2019]\s*(?:[a-z]+\s+)?$")
+
+
+def speaker_only(text: str, quotes: Sequence[str]) -> Problem | None:
+    """The credit of a quotation without the quotation: '"It went badly," Rep. Jane Roe told
+    a colleague, Sen. John Doe.' shortened to "Rep. Jane Roe told a colleague, Sen. John Doe."
+    (NeuS dev neus-088). It says who spoke, not what they said."""
+    body = _TRAILING_ATTRIBUTION.sub("", _LEAD_ATTRIBUTION.sub("", normalize(text)))
+    body = body.rstrip(" .")
+    if len(body.split()) < 2:
+        return None
+    for quote in quotes:
+        quote = normalize(quote)
+        at = quote.find(body)
+        if at > 0 and _AFTER_QUOTATION.search(quote[:at]):
+            return Problem("fragment", "names who spoke a quotation but not what they said")
+    return None
+
+
 def credited(text: str) -> str:
     """The words that say who speaks: "according to X" and the words just before a
     reporting verb ("X said", "with X confirming")."""
@@ -522,7 +563,7 @@ def sentence_problems(
     may credit besides them (the cited outlets, the speakers the claims name)."""
     found = [
         grounding_problem(text, quotes, sources),
-        fragment(text),
+        fragment(text) or speaker_only(text, quotes),
         dangling_pronoun(text),
         first_person(text),
         empty_attribution(text),

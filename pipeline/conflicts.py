@@ -113,6 +113,21 @@ def counts_in(text: str) -> dict[str, str]:
     return found
 
 
+_AMOUNT = re.compile(r"(\d+(?:[.,]\d+)*|[A-Za-z]+)\s+(" + "|".join(sorted(_MULTIPLIERS)) + r")\b")
+
+
+def amounts_in(text: str) -> set[str]:
+    """Every amount the text states with a multiplier, as digits, whether or not a counted
+    noun follows: "2.5 million doses … and 1.5 million with Canada" gives both 2500000 and
+    1500000, where `counts_in` keeps one value per noun."""
+    found = set()
+    for match in _AMOUNT.finditer(normalize(text)):
+        factor, unit = _factor(match.group(1)), _factor(match.group(2))
+        if factor is not None and unit is not None:
+            found.add(str(round(factor * unit)))
+    return found
+
+
 def typed_values(text: str) -> dict[str, set[str]]:
     """All comparable values of a text, keyed by what they measure."""
     values: dict[str, set[str]] = {}

@@ -3,7 +3,7 @@ passes the well-formed sentence next to it."""
 
 import pytest
 
-from pipeline.checks import sentence_problems, stands_alone
+from pipeline.checks import sentence_problems, speaker_only, stands_alone
 
 QUOTE = (
     "The DGMO of Pakistan called the DGMO of India at 15.30 hours (3.30 pm) on Saturday, "
@@ -353,3 +353,45 @@ def test_a_name_and_a_one_word_past_state_says_nothing_on_its_own():
         assert "fragment" not in kinds(text, [text]), text
     credited = "Justice Jane Roe was unconvinced, according to NDTV."
     assert "fragment" in kinds(credited, [credited])
+
+
+def test_a_speaker_and_a_speech_verb_with_nothing_said_is_a_fragment():
+    # NeuS dev: the splitter cut the quotation from its credit
+    for cut in [
+        "Mr. Roe, now a state senator, said.",
+        "The Record reported, citing interviews with 22 current and former aides.",
+    ]:
+        assert "fragment" in kinds(cut, [cut]), cut
+    for whole in [
+        "The plan will fail, Roe said.",
+        '"We won," Roe said.',
+        "Roe said the plan was dead.",
+    ]:
+        assert "fragment" not in kinds(whole, [whole]), whole
+
+
+def test_those_before_a_noun_points_back_even_before_a_preposition():
+    # NeuS dev: "… to prevent those doses from continuing to go unused."
+    pointing = "The vaccine will be shipped to prevent those doses from going unused."
+    assert "pronoun" in kinds(pointing, [pointing])
+    for text in [
+        "Families of those killed in the attacks sued the city.",
+        "Those living near the plant left.",
+    ]:
+        assert "pronoun" not in kinds(text, [text]), text
+
+
+def test_an_opening_amid_that_points_back():
+    text = "Amid that, Springfield will gain two seats in the House."
+    assert "pronoun" in kinds(text, [text])
+
+
+def test_the_credit_of_a_quotation_without_the_quotation_is_a_fragment():
+    # NeuS dev neus-088: compression dropped the quotation and kept who said it to whom
+    quote = '"It went badly," Rep. Jane Roe (D-Ore.) told a colleague, Sen. John Doe (D-Ore.).'
+    cut = "Rep. Jane Roe (D-Ore.) told a colleague, Sen. John Doe (D-Ore.)."
+    assert [p.kind for p in sentence_problems(cut, [quote], [])] == ["fragment"]
+    # reported speech keeps what was said; the whole quotation with its credit is a sentence
+    reported = "Roe said Smith, the chair, will vote on Monday."
+    assert not speaker_only("Smith, the chair, will vote on Monday.", [reported])
+    assert not speaker_only(quote, [quote])

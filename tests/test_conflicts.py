@@ -7,6 +7,7 @@ import pytest
 from pipeline.conflicts import (
     aged_people,
     ages_in,
+    amounts_in,
     counts_in,
     dates_in,
     display_date,
@@ -223,3 +224,11 @@ def test_display_date(value: str, shown: str):
 def test_display_date_round_trips_dates_in():
     for value in dates_in("March 3, 21 October, Sept. 9"):
         assert dates_in(display_date(value)) == {value}
+
+
+def test_amounts_in_reads_every_multiplied_number_with_or_without_a_noun():
+    text = (
+        "The city will send 2.5 million doses to Ayton and 1.5 million to Bree, two hundred vans."
+    )
+    assert amounts_in(text) == {"2500000", "1500000", "200"}
+    assert counts_in(text) == {"doses": "2500000", "vans": "200"}  # one value per noun

@@ -205,7 +205,12 @@ def attribute(text: str, who: str) -> str:
         return f"{text[:-1]}, according to {who}{text[-1]}"
     first, _, rest = text.partition(" ")
     word = first.replace("'", "").replace("\u2019", "")
-    if word.isalpha() and word[1:].islower() and first != "I" and not names_in(first):
+    if (
+        word.isalpha()
+        and (len(word) == 1 or word[1:].islower())
+        and first != "I"
+        and not names_in(first)
+    ):
         first = first.lower()
     return f"According to {who}, {first} {rest}".rstrip()
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.conflicts import aged_people, dates_in, display_date, typed_values
+from pipeline.conflicts import aged_people, amounts_in, dates_in, display_date, typed_values
 from pipeline.grounding import find_quote, names_in, normalize, number_set
 from pipeline.schema import (
     Article,
@@ -522,6 +522,11 @@ def merge_claims(
     return result
 
 
+def _amounts(text: str) -> set[str]:
+    """Every number the text gives, "2.5 million" also as 2500000 (how a count's value is kept)."""
+    return set(number_set(text)) | amounts_in(text)
+
+
 def _without_counts_apart(group: ClaimGroup, articles: list[Article]) -> ClaimGroup:
     """The group without count conflicts that one of its articles resolves: an outlet that
     gives two of the values itself ("four more boys were freed, bringing the total of rescued
@@ -532,7 +537,7 @@ def _without_counts_apart(group: ClaimGroup, articles: list[Article]) -> ClaimGr
     def resolved(conflict: Conflict) -> bool:
         values = {v.value.replace(",", "") for v in conflict.values}
         return conflict.what.startswith("number of ") and any(
-            len(number_set(texts.get(v.article_id, "")) & values) > 1 for v in conflict.values
+            len(_amounts(texts.get(v.article_id, "")) & values) > 1 for v in conflict.values
         )
 
     kept = [c for c in group.conflicts if not resolved(c)]

@@ -317,3 +317,15 @@ def test_a_name_and_a_one_word_past_state_is_a_fragment() -> None:
     assert df.fragment("Justice Jane Roe was unconvinced.")
     assert df.fragment("Peskov said the statement was false.") == ""
     assert df.fragment("Kim Jong Un is alive.") == ""
+
+
+def test_only_who_spoke_is_a_fragment() -> None:
+    # NeuS dev: the splitter cut the quotation from its credit
+    assert df.fragment("Mr. Roe, now a state senator, said.")
+    assert df.fragment("The Record reported, citing interviews with 22 current and former aides.")
+    assert df.fragment("The plan will fail, Roe said.") == ""
+    assert df.fragment('"We won," Roe said.') == ""
+
+
+def test_an_opening_amid_that_points_back() -> None:
+    assert df.dangling_pronoun("Amid that, Springfield will gain two seats in the House.")

@@ -165,6 +165,10 @@ def test_attribution_goes_at_the_end_unless_the_sentence_ends_in_a_quotation():
     assert attribute("The centrist said \u201cStanding Tall.\u201d", "NBC") == (
         "According to NBC, the centrist said \u201cStanding Tall.\u201d"
     )
+    # a one-letter first word is lower-cased too ("According to X, A subpoena …" was shown)
+    assert attribute("A vote was called, amid claims it was \u2018rushed.\u2019", "NBC") == (
+        "According to NBC, a vote was called, amid claims it was \u2018rushed.\u2019"
+    )
 
 
 def test_a_placeholder_the_model_copied_from_the_format_falls_back_to_the_claim():

@@ -232,6 +232,22 @@ def test_a_count_an_outlet_gives_both_values_of_is_no_conflict() -> None:
     assert [c.what for c in group.conflicts] == ["number of boys"]
 
 
+def test_a_count_an_outlet_gives_both_values_of_in_millions_is_no_conflict() -> None:
+    # The outlet that writes "2.5 million doses" also writes "1.5 million" (with no noun):
+    # it counts two shipments, the outlets do not disagree.
+    both = "The city will send 2.5 million doses to Ayton and 1.5 million to Bree."
+    one = "The city will send 1.5 million doses to Bree, officials said."
+    a, b = claim("1.1", both), claim("2.1", one)
+    ctx, _ = context("merge_claims", {"verdicts": []})
+    (group,) = merge_claims([a, b], [article(1, [both]), article(2, [one])], ctx).groups
+    assert group.conflicts == []
+    apart = "The city will send 2.5 million doses to Ayton."
+    ctx, _ = context("merge_claims", {"verdicts": []})
+    a = claim("1.1", apart)
+    (group,) = merge_claims([a, b], [article(1, [apart]), article(2, [one])], ctx).groups
+    assert [c.what for c in group.conflicts] == ["number of doses"]
+
+
 def _scripted(answer: Callable[[ChatRequest], str]) -> tuple[StageContext, FakeBackend]:
     """A merge context whose model answers every request with `answer(request)`."""
     backend = FakeBackend(responder=answer)
