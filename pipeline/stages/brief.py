@@ -593,8 +593,8 @@ def _also(others: list[Article]) -> str:
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
 
 
-# "Peskov added: …" where the briefing has not quoted Peskov before: "added" tells the reader
-# they have heard him already. Only the speech verb ("added that", "added:", '…," X added.'),
+# "Roe added: …" where the briefing has not quoted Roe before: "added" tells the reader they
+# have heard her already. Only the speech verb ("added that", "added:", '…," X added.'),
 # never "the economy added 213,000 jobs".
 _CONTINUED = re.compile(r"\b(added|adds)\b(?=\s*[:,.;]|\s+that\b)")
 _FIRST_TELLING = {"added": "said", "adds": "says"}
