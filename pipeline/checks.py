@@ -101,6 +101,12 @@ def unquoted(text: str) -> str:
     return _QUOTED.sub(" ", normalize(text))
 
 
+def _uncredited(text: str) -> str:
+    """The sentence without a leading "According to X," or a trailing ", according to X." and
+    without its final stop: what it says, apart from whom it credits."""
+    return _TRAILING_ATTRIBUTION.sub("", _LEAD_ATTRIBUTION.sub("", normalize(text))).rstrip(" .")
+
+
 # Single quotation marks: opening before a word, closing after one (an apostrophe sits inside
 # a word). A sentence ending .' with more closing marks than opening ones has a stray mark.
 _OPEN_SINGLE = re.compile(r"(?<![\w.,!?])['\u2018](?=\w)")
@@ -166,8 +172,7 @@ def _only_a_speaker(text: str) -> Problem | None:
     its quotation). Only a name and a speech verb are left once asides are set apart."""
     if _QUOTED.search(normalize(text)):
         return None
-    said = _TRAILING_ATTRIBUTION.sub("", _LEAD_ATTRIBUTION.sub("", normalize(text))).rstrip(" .")
-    rest = _words(_CREDIT_ASIDES.sub(" ", said))
+    rest = _words(_CREDIT_ASIDES.sub(" ", _uncredited(text)))
     if len(rest) < 2 or rest[-1].lower() not in word_list("speech_verbs"):
         return None
     if not all(w[:1].isupper() for w in rest[:-1]):
@@ -182,8 +187,7 @@ MAX_STATE_WORDS = 7
 def _only_a_state(text: str) -> Problem | None:
     """A sentence that is only a name and "was <one word>" ("Justice Roe was unconvinced."): a
     past reaction or state whose cause the reader has not seen."""
-    said = _TRAILING_ATTRIBUTION.sub(".", _LEAD_ATTRIBUTION.sub("", normalize(text)))
-    rest = _words(said)
+    rest = _words(_uncredited(text))
     if len(rest) > MAX_STATE_WORDS or len(rest) < 3 or rest[-2].lower() not in {"was", "were"}:
         return None  # "Kim is alive." and "Roe was not sidelined." state a fact
     if not rest[-1].islower() or not all(w[:1].isupper() for w in rest[:-2]):
@@ -456,8 +460,7 @@ def speaker_only(text: str, quotes: Sequence[str]) -> Problem | None:
     """The credit of a quotation without the quotation: '"It went badly," Rep. Jane Roe told
     a colleague, Sen. John Doe.' shortened to "Rep. Jane Roe told a colleague, Sen. John Doe."
     (NeuS dev neus-088). It says who spoke, not what they said."""
-    body = _TRAILING_ATTRIBUTION.sub("", _LEAD_ATTRIBUTION.sub("", normalize(text)))
-    body = body.rstrip(" .")
+    body = _uncredited(text)
     if len(body.split()) < 2:
         return None
     for quote in quotes:
