@@ -340,7 +340,14 @@ def _empty_it(text: str) -> bool:
     be = len(head) > 1 and head[1] in _EMPTY_IT_VERBS
     if len(head) > 2 and head[2] in ARTICLES:
         return False  # "It's a result that will force ...": "it" is the result
-    return be and any(w in _COMPLEMENTIZERS for w in head[2:])
+    # "It's destructive to the fabric ...": "to" before a noun is a preposition, not the
+    # infinitive of "It is important to ..."
+    after = [*head[3:], ""]
+    clauses = [
+        w for w, then in zip(head[2:], after, strict=True)
+        if w in _COMPLEMENTIZERS and not (w == "to" and then in DETERMINERS)
+    ]  # fmt: skip
+    return be and bool(clauses)
 
 
 def dangling_pronoun(text: str) -> Problem | None:
@@ -359,15 +366,72 @@ def dangling_pronoun(text: str) -> Problem | None:
         word = match.group().lower()
         if word in pronouns and not names_in(own[: match.start()]):
             return Problem("pronoun", f'"{match.group()}" has no referent in the sentence')
+        if word in _PLURAL_PRONOUNS and not _could_be_they(own[: match.start()]):
+            return Problem("pronoun", f'"{match.group()}" has no plural referent in the sentence')
     if _NOT_THE_ONLY.search(own):
         return Problem("pronoun", '"not the only" sets it against others named before')
-    return _loose_it(own)
+    return _loose_it(own) or _quotation_points_back(text)
+
+
+# A credit before a quotation: a few words and a speech verb ("Roe said:", "Roe told CNN,").
+_CREDIT_BEFORE = re.compile(
+    rf"^(?:[\w.'\u2019-]+\s+){{1,{CREDIT_WINDOW}}}[a-z]+(?:\s+[A-Z][\w.]*){{0,3}}\s*[,:]?$"
+)
+
+
+def _quotation_points_back(text: str) -> Problem | None:
+    """ "'It's destructive to the fabric of the relationship,' Roe said.": a quotation that
+    opens the sentence (or follows only its credit) with a pronoun or a pointing word, for
+    something the speaker named just before; the reader sees the words but not what they are
+    about. A quoted "I" or "we" is the speaker; "He (Jane Roe) said" names whom it means."""
+    own = _LEAD_ATTRIBUTION.sub("", normalize(text))
+    for match in _QUOTED.finditer(own):
+        before = own[: match.start()].strip()
+        if before and not _credit_only(before):
+            return None
+        inside = match.group()[1:-1].strip()
+        words = re.findall(r"[A-Za-z]+|\(", inside)[:2]
+        if not words or not inside[:1].isupper():
+            return None  # a quoted phrase inside the briefing's own sentence
+        opening = words[0].lower()
+        named = words[1:] == ["("]
+        if opening in word_list("pronouns") and not named:
+            detail = f'the quotation opens with "{words[0]}", for someone not named'
+            return Problem("pronoun", detail)
+        reference = dangling_reference(inside)
+        if reference:
+            return Problem("pronoun", f"the quotation {reference.detail}")
+        return None
+    return None
+
+
+def _credit_only(before: str) -> bool:
+    """Whether the words before a quotation only say who speaks ("Roe said:", "Roe told CNN,")."""
+    words = _words(before)
+    verbs = word_list("speech_verbs")
+    return bool(_CREDIT_BEFORE.match(before)) and any(w.lower() in verbs for w in words)
 
 
 # "Conservatives weren't the only ones taking sides.": others, named in a sentence not shown.
 _NOT_THE_ONLY = re.compile(r"(?:\bnot|n['\u2019]t|\bnever)\s+the\s+only\b", re.IGNORECASE)
 # Words before "it" that may be its referent: a noun after a determiner ("the law ... it").
 _DETERMINED_NOUN = re.compile(rf"\b(?:{'|'.join(sorted(DETERMINERS))})\s+[a-z]")
+
+
+_PLURAL_PRONOUNS = {"they", "them", "their", "theirs", "themselves"}
+_NOT_PLURAL_ENDINGS = ("ss", "us", "is", "ws")  # "press", "status", "crisis", "news"
+
+
+def _could_be_they(before: str) -> bool:
+    """Whether the words before "they"/"them" hold what it may stand for: two names, or a
+    word that may be a plural noun ("officials", "Democrats"). "China matched them dollar for
+    dollar" names one country, and "them" is something the reader was told before."""
+    if len(names_in(before)) > 1:
+        return True
+    return any(
+        len(w) > 3 and w.lower().endswith("s") and not w.lower().endswith(_NOT_PLURAL_ENDINGS)
+        for w in re.findall(r"[A-Za-z]+", before)
+    )
 
 
 def _loose_it(own: str) -> Problem | None:

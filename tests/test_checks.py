@@ -170,6 +170,27 @@ def test_an_opening_it_refers_back_unless_it_is_the_empty_subject():
     assert stands_alone("It was not immediately clear when Lavrov would return.")
 
 
+def test_it_before_to_and_a_noun_is_not_the_empty_subject():
+    # BASIL dev: a quotation about a policy named in the sentence before it
+    assert not stands_alone("\u201cIt's destructive to the fabric of the talks,\u201d Roe said.")
+    assert stands_alone("It is important to pass the bill before Friday.")
+
+
+def test_a_quotation_opening_with_a_pronoun_for_someone_not_named():
+    assert not stands_alone('Roe said: "They are now feeling the pressure."')
+    assert not stands_alone('"His decision was wrong," Roe told CNN.')
+    assert stands_alone('"We are talking about the budget," Roe said.')
+    assert stands_alone('"He (Jim Doe) said the same thing," Roe told CNN.')
+    assert stands_alone('Roe said the party is "feeling the pressure."')
+
+
+def test_they_needs_a_plural_before_it():
+    # NeuS dev 062: "them" (another country's tariffs) after a single country's name
+    assert not stands_alone("Spain matched them dollar for dollar with its own.")
+    assert stands_alone("Spain's leaders said they would retaliate.")
+    assert stands_alone("Spain and Italy said they would retaliate.")
+
+
 def test_a_capitalised_opener_is_not_a_referent():
     assert not stands_alone("Unlike every rival, he has a large base of supporters.")
 

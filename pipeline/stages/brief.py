@@ -319,6 +319,18 @@ class _Stated:
     verbatim: bool = False
 
 
+# The credit a stated sentence carries: 'X reported: “…”' before it, ", according to X." after.
+_REPORTED_LEAD = re.compile(r"^[^\u201c]{0,200}? reported(?:, as did [^:\u201c]+)?:\s*")
+_ACCORDING_TAIL = re.compile(r",\s+according to [^,]+$", re.IGNORECASE)
+
+
+def _said_terms(text: str) -> set[str]:
+    """The content words of a stated sentence, without the names of the outlets it credits:
+    two outlets' tellings of one development repeat each other however they are credited,
+    and a long headline in the credit would hide the repeat."""
+    return term_set(_REPORTED_LEAD.sub("", _ACCORDING_TAIL.sub("", text.strip().rstrip("."))))
+
+
 def _try(text: str, pick: Pick, articles: dict[int, Article]) -> _Stated:
     """One way of stating the group: attributed where needed, then checked."""
     outlets = [source_name(articles[a]) for a in pick.group.article_ids]
@@ -487,7 +499,8 @@ def _state_keeping(
             if _drops(candidate, source, needed) or _headlinese(candidate, source):
                 continue
             attempt = _try(candidate, pick, articles)
-            if not attempt.problems and not any(repeats(term_set(attempt.text), s) for s in said):
+            new = not any(repeats(_said_terms(attempt.text), s) for s in said)
+            if not attempt.problems and new:
                 copied = _as_copied(candidate, attempt, pick, articles)
                 if copied is not None:
                     return copied, rejected
@@ -501,7 +514,7 @@ def _state_keeping(
             if _drops(candidate, claim.quote, needed):
                 continue
             attempt = _try(candidate, pick, articles)
-            if any(repeats(term_set(attempt.text), s) for s in said):
+            if any(repeats(_said_terms(attempt.text), s) for s in said):
                 continue
             if not attempt.problems:
                 attempt.verbatim = True
@@ -778,7 +791,7 @@ def write_briefing(
         words += size
         start = len(stated)
         if chosen is not None:
-            said.append(term_set(chosen.text))
+            said.append(_said_terms(chosen.text))
             result.verbatim += chosen.verbatim
             result.attributed += chosen.attributed
             one_source = len(chosen.backing) < 2 and not pick.group.conflicts

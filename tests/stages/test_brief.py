@@ -534,3 +534,21 @@ def test_a_speakers_first_credit_says_said_not_added():
         "The plant added 200 jobs, Smith said.",  # only the speech verb changes
         'Fox News reported: "Lee added that she would run."',  # an outlet's words stay its own
     ]
+
+
+def test_a_repeat_is_seen_whatever_the_credit_it_carries():
+    from pipeline.stages.brief import _said_terms
+    from pipeline.stages.select import repeats
+
+    credited = (
+        "Lawmakers are working across the aisle to overhaul police standards, according to "
+        '"Bipartisan Agreement Draws Praise From Both Parties..." and one other outlet.'
+    )
+    copied = (
+        'The article "Police overhaul bill emerges in the House..." reported: \u201cAs the '
+        "anniversary nears, lawmakers are working across the aisle to overhaul police "
+        "standards.\u201d"
+    )
+    assert repeats(_said_terms(copied), _said_terms(credited))
+    both = "CNN reported, as did Fox News: \u201cThe vote failed.\u201d"
+    assert _said_terms(both) == _said_terms("The vote failed.")
