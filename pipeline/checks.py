@@ -342,9 +342,9 @@ def _empty_it(text: str) -> bool:
         return False  # "It's a result that will force ...": "it" is the result
     # "It's destructive to the fabric ...": "to" before a noun is a preposition, not the
     # infinitive of "It is important to ..."
-    after = [*head[3:], ""]
+    after = [*head[3:], ""]  # the word after each; "" after the last
     clauses = [
-        w for w, then in zip(head[2:], after, strict=True)
+        w for w, then in zip(head[2:], after, strict=False)
         if w in _COMPLEMENTIZERS and not (w == "to" and then in DETERMINERS)
     ]  # fmt: skip
     return be and bool(clauses)

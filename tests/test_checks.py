@@ -174,6 +174,7 @@ def test_it_before_to_and_a_noun_is_not_the_empty_subject():
     # BASIL dev: a quotation about a policy named in the sentence before it
     assert not stands_alone("\u201cIt's destructive to the fabric of the talks,\u201d Roe said.")
     assert stands_alone("It is important to pass the bill before Friday.")
+    assert not stands_alone("It is.")
 
 
 def test_a_quotation_opening_with_a_pronoun_for_someone_not_named():
