@@ -746,7 +746,7 @@ def split_sentences(text: str, start: int, end: int) -> list[Span]:
     spans: list[Span] = []
     for lo, hi in _pieces(region):
         spans.extend(_segment(text, region[lo:hi], start + lo))
-    return _join_quoted_speech(text, _join_clock_times(text, spans))
+    return _join_possessives(text, _join_quoted_speech(text, _join_clock_times(text, spans)))
 
 
 def _segment(text: str, piece: str, offset: int) -> list[Span]:
@@ -801,6 +801,22 @@ def _join_quoted_speech(text: str, spans: list[Span]) -> list[Span]:
         at = next((i for i, w in enumerate(words) if w.lower().rstrip(".,;:") in verbs), -1)
         credits = at == 0 or (at > 0 and all(w[:1].isupper() for w in words[:at]))
         if joined and credits and _QUOTED_OUTCRY_END.search(text[slice(*joined[-1])]):
+            joined[-1] = (joined[-1][0], span[1])
+        else:
+            joined.append(span)
+    return joined
+
+
+# "… block President-elect Joseph R. Biden Jr.’s victory.": pysbd ends a sentence after
+# "Jr." when a curly apostrophe follows; a piece that opens with a possessive "'s" belongs to
+# the word before it.
+_POSSESSIVE_START = re.compile(r"^['\u2019]s\b")
+
+
+def _join_possessives(text: str, spans: list[Span]) -> list[Span]:
+    joined: list[Span] = []
+    for span in spans:
+        if joined and _POSSESSIVE_START.match(text[span[0] : span[1]]):
             joined[-1] = (joined[-1][0], span[1])
         else:
             joined.append(span)

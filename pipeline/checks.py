@@ -159,7 +159,18 @@ def fragment(text: str) -> Problem | None:
         return Problem("fragment", "doubled punctuation (\u201c,,\u201d or \u201c, .\u201d)")
     if _CUT_INITIAL.search(text):
         return Problem("fragment", "an initialism is cut (\u201cU. and\u201d)")
+    if _QUESTION_END.search(_uncredited(text) + "."):
+        return Problem("fragment", "a question, which reports nothing")
+    if _LINK_TEXT.search(text):
+        return Problem("fragment", "link text left from the web page (\u201chere ,\u201d)")
     return _headline(unquoted(text)) or _only_a_state(text) or _only_a_speaker(text)
+
+
+# "Has any question taken more airtime than this one?": a question the outlet asks its readers
+# (the credit after it is set apart first; a quoted speaker's question ends inside the quote).
+_QUESTION_END = re.compile(r"\?[\"'\u201d\u2019\u00bb]*\.$")
+# "Examples appear on Facebook here , Instagram here": a page's link words, the links gone.
+_LINK_TEXT = re.compile(r"\bhere\s+[,.;)]|\(see here\)|\bclick here\b", re.IGNORECASE)
 
 
 # Asides a speaker's credit may carry: ", now a congressman,", "(R-Ky.)", ", citing …" at the end.
@@ -220,6 +231,7 @@ _BACK_PREPOSITIONS = {
     "until", "since", "by", "before", "after", "from", "at", "in", "during", "amid", "despite",
 }  # fmt: skip
 _PREPOSITIONS = {"in", "at", "on", "by", "from", "near", "with", "during", "after", "under"}
+_BEFORE_THAT_NOUN = _PREPOSITIONS | {"of", "for", "about", "against", "over", "into", "despite"}
 # "those who ...", "those in the room": "these"/"those" as a pronoun with its content after it.
 _DEMONSTRATIVE_CONTENT = {
     "who", "whom", "whose", "which", "that", "of", "in", "at", "on", "with", "from", "for",
@@ -232,11 +244,15 @@ def dangling_reference(text: str) -> Problem | None:
     (not "This week"), or "The/Such" before a shell noun ("The statement follows ...", "The
     move comes after ...")."""
     own = _LEAD_ATTRIBUTION.sub("", normalize(text)).lstrip("\"'\u201c\u00ab(")
-    words = [w.lower() for w in re.findall(r"[A-Za-z]+", own)[:4]]
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", own)[:5]]
     if not words:
         return None
+    told = words[3:5]  # after "The question is": "now whether ..."
+    words = words[:4]
     if words[0] == "others" or words[:2] == ["the", "others"]:
         return Problem("pronoun", 'opens with "others", set against someone named before')
+    if words[0] == "another":  # "Another source agreed ...": one more than one named before
+        return Problem("pronoun", 'opens with "another", one more of something named before')
     if words[0] in _BACK_PREPOSITIONS and _points_back(words[1:]):
         opening = " ".join(words[:2])
         return Problem("pronoun", f'opens with "{opening}", a time or case named before')
@@ -254,10 +270,13 @@ def dangling_reference(text: str) -> Problem | None:
         return Problem("pronoun", f'opens with "{words[0]}", pointing to an earlier sentence')
     # A shell noun with its content right after it ("The claim that ...", "The decision to
     # ...", "The report by ...") says what it is about (Schmid's N-that / N-to pattern).
+    # So does one with "is" and its content after it ("The question is whether ...").
+    stated = third in {"is", "was"} and bool({*told} & _COMPLEMENTIZERS - {"to"})
     if (
         words[0] in {"the", "such"}
         and following in word_list("shell_nouns")
         and third not in _SHELL_CONTENT
+        and not stated
     ):
         return Problem("pronoun", f'opens with "{words[0]} {following}", which names nothing')
     if words[0] == "the" and _epithet(own):
@@ -297,6 +316,15 @@ def _loose_demonstrative(text: str) -> str | None:
     for at, word in enumerate(words[:-2]):
         if word.lower() in {"these", "those"} and _demonstrative_noun(words[at + 1 : at + 3]):
             return f"{word} {words[at + 1]}"
+        # "... questions about this process": "this" and a noun inside the sentence; "that" and
+        # a noun after a preposition ("agreed with that characterization"), where "that" cannot
+        # start a clause
+        pointing = word.lower() == "this" or (
+            word.lower() == "that" and at and words[at - 1].lower() in _BEFORE_THAT_NOUN
+        )
+        noun = words[at + 1] not in plain and _demonstrative_noun(words[at + 1 : at + 3])
+        if at and pointing and noun:
+            return f"{word} {words[at + 1]}"
         if at and word.lower() in {"this", "that"} and words[at + 1] in _ENDS:
             return word  # "There is zero evidence for this."
         after = words[at + 1 : at + 3]
@@ -312,6 +340,8 @@ def _demonstrative_noun(after: Sequence[str]) -> bool:
     word, then = after[0], after[1]
     if not word.islower() or word in _DEMONSTRATIVE_CONTENT or word in word_list("time_nouns"):
         return False
+    if word in word_list("stopwords"):
+        return False  # "similar tactics to those she used": a relative clause follows
     # "those killed in ...", "those living near ...": people picked out by what follows
     return not (word.endswith(("ed", "ing")) and (not then.isalpha() or then in _PREPOSITIONS))
 
@@ -354,6 +384,27 @@ def dangling_pronoun(text: str) -> Problem | None:
     """A third-person pronoun, outside quotations, before anyone is named in the sentence
     ("He added that ...", "..., he said in the statement"); a leading "According to X," names
     an outlet, not the person meant. An opening that points back counts too."""
+    back = points_back(text)
+    if back:
+        return back
+    own = unquoted(_LEAD_ATTRIBUTION.sub("", normalize(text)))
+    pronouns = word_list("pronouns")
+    for match in re.finditer(r"[A-Za-z]+", own):
+        word = match.group().lower()
+        if word in _PLURAL_PRONOUNS:  # "Republicans promise to do all they can"
+            if not _could_be_they(own[: match.start()]):
+                detail = f'"{match.group()}" has no plural referent in the sentence'
+                return Problem("pronoun", detail)
+        elif word in pronouns and not _names_someone(own[: match.start()]):
+            return Problem("pronoun", f'"{match.group()}" has no referent in the sentence')
+    return _loose_it(own) or _quotation_points_back(text)
+
+
+def points_back(text: str) -> Problem | None:
+    """Words that point to a sentence the reader has not seen, other than a personal pronoun:
+    an opening "This"/"The move"/"Another", "those warnings", "about this process", "do so",
+    "not the only". No rewording of the sentence alone can say what they mean (a speaker's
+    "he" may still be named from the claim's credit)."""
     reference = dangling_reference(text)
     if reference:
         return reference
@@ -361,16 +412,11 @@ def dangling_pronoun(text: str) -> Problem | None:
     loose = _loose_demonstrative(_TRAILING_ATTRIBUTION.sub(".", own))
     if loose:
         return Problem("pronoun", f'"{loose}" points to things named in an earlier sentence')
-    pronouns = word_list("pronouns")
-    for match in re.finditer(r"[A-Za-z]+", own):
-        word = match.group().lower()
-        if word in pronouns and not names_in(own[: match.start()]):
-            return Problem("pronoun", f'"{match.group()}" has no referent in the sentence')
-        if word in _PLURAL_PRONOUNS and not _could_be_they(own[: match.start()]):
-            return Problem("pronoun", f'"{match.group()}" has no plural referent in the sentence')
     if _NOT_THE_ONLY.search(own):
         return Problem("pronoun", '"not the only" sets it against others named before')
-    return _loose_it(own) or _quotation_points_back(text)
+    if done := _DO_SO.search(own):
+        return Problem("pronoun", f'"{done.group()}" repeats an act named before')
+    return None
 
 
 # A credit before a quotation: a few words and a speech verb ("Roe said:", "Roe told CNN,").
@@ -412,6 +458,8 @@ def _credit_only(before: str) -> bool:
     return bool(_CREDIT_BEFORE.match(before)) and any(w.lower() in verbs for w in words)
 
 
+# "Broward seems unable to do so": the act was named in a sentence the reader has not seen.
+_DO_SO = re.compile(r"\b(?:do|does|did|doing|done)\s+so\b", re.IGNORECASE)
 # "Conservatives weren't the only ones taking sides.": others, named in a sentence not shown.
 _NOT_THE_ONLY = re.compile(r"(?:\bnot|n['\u2019]t|\bnever)\s+the\s+only\b", re.IGNORECASE)
 # Words before "it" that may be its referent: a noun after a determiner ("the law ... it").
@@ -442,7 +490,7 @@ def _loose_it(own: str) -> Problem | None:
         if match.start() == 0:
             continue  # an opening "it" is judged by dangling_reference
         before = own[: match.start()]
-        if _could_be_it(before) or _DETERMINED_NOUN.search(before.lower()):
+        if _names_someone(before) or _DETERMINED_NOUN.search(before.lower()):
             return None
         if _empty_it(own[match.start() :]) and not _raised_it(own[match.start() :]):
             continue  # "..., and it is unclear whether ..."
@@ -450,9 +498,10 @@ def _loose_it(own: str) -> Problem | None:
     return None
 
 
-def _could_be_it(before: str) -> bool:
-    """Whether a name before "it" may be what it stands for. An opening capitalised plural
-    ("Billions of dollars ...", "Voters ...") is a common noun, and never an "it"."""
+def _names_someone(before: str) -> bool:
+    """Whether a name before a pronoun may be what it stands for. An opening capitalised plural
+    ("Billions of dollars ...", "Votes counted so far show the paths both he ...") is a common
+    noun, and never an "it" or a "he"."""
     found = names_in(before)
     first = re.match(r"[A-Z][a-z]+s\b", before.lstrip("\"'\u201c("))
     if first and not first.group().endswith("ss"):

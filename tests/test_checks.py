@@ -192,6 +192,46 @@ def test_they_needs_a_plural_before_it():
     assert stands_alone("Spain and Italy said they would retaliate.")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # each from a NeuS dev briefing (dev 170, 172, 178, 182), names changed
+        "Votes counted so far show the paths both he and Jane Roe have to the threshold.",
+        "Another source agreed with the account but could not confirm the term.",
+        "One source agreed with that characterization.",
+        "Kent County seems unable to do so, or say how many ballots are left.",
+        "Jane Roe seems to struggle answering basic questions about this process.",
+        "The problem is Ohio, where Roe has been losing ground fast.",
+        "The study, authored by a group of researchers, came to two conclusions.",
+    ],
+)
+def test_words_that_point_to_a_sentence_not_shown(text: str) -> None:
+    assert "pronoun" in kinds(text, [text])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Roe said this week that the bill would pass.",
+        "Officials said this is the largest fire in state history.",
+        "Republicans are promising to do everything they can to defeat Roe.",
+        "Jane Roe built a reputation, using tactics like those she used in office.",
+        '"The question is now whether the Senate will hold a fair trial," Roe said.',
+    ],
+)
+def test_words_that_point_within_their_own_sentence(text: str) -> None:
+    assert "pronoun" not in kinds(text, [text])
+
+
+def test_a_question_or_a_pages_link_words_report_nothing() -> None:
+    question = "Has any question taken up more airtime at the debates than this one?"
+    assert "fragment" in kinds(question, [question])
+    links = "Examples of the claim appear on Facebook here , Instagram here , and Reddit here ."
+    assert "fragment" in kinds(links, [links])
+    asked = '"Why now?" Roe asked reporters at the Capitol.'
+    assert "fragment" not in kinds(asked, [asked])
+
+
 def test_a_capitalised_opener_is_not_a_referent():
     assert not stands_alone("Unlike every rival, he has a large base of supporters.")
 

@@ -712,6 +712,16 @@ def test_a_time_zone_after_a_clock_time_does_not_start_a_sentence() -> None:
     ]
 
 
+def test_a_possessive_after_an_abbreviation_does_not_start_a_sentence() -> None:
+    # NeuS dev 166: "... President-elect Jane R. Roe Jr.\u2019s victory." was cut after "Jr."
+    text = "The suits sought to block Jane R. Roe Jr.\u2019s victory. Judges rejected them."
+    sentences = [text[a:b] for a, b in split_sentences(text, 0, len(text))]
+    assert sentences == [
+        "The suits sought to block Jane R. Roe Jr.\u2019s victory.",
+        "Judges rejected them.",
+    ]
+
+
 # ---- issue 15: one bad file never stops a run -------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from pipeline.checks import (
     credited,
     loaded_words,
     own_voice,
+    points_back,
     sentence_problems,
     unquoted,
 )
@@ -457,9 +458,30 @@ def _headlinese(draft: str, source: str) -> bool:
     possessive or demonstrative) where the source sentence has an article. Headline grammar
     drops them, and the tense with them; "Roe will lead Russia's delegation." keeps one."""
     words = re.findall(r"[A-Za-z]+(?:['\u2019]s\b)?", unquoted(draft))
+    if words and _bare_opening(words[0], source):
+        return True
     if any(w.endswith(("'s", "\u2019s")) or w.lower() in _DETERMINERS for w in words):
         return False
     return any(w.lower() in ARTICLES for w in re.findall(r"[A-Za-z]+", source))
+
+
+_OPENING_REACH = 3  # "The Florida Senate race": the article a few words before its noun
+
+
+def _bare_opening(first: str, source: str) -> bool:
+    """ "Race is becoming a clown show." from "The Florida Senate race is ...", "Shooting
+    resulted in protests" from "That shooting resulted in ...": a draft opening with a
+    singular common noun that the source writes in lower case after a determiner. The
+    determiner is gone, and with it what the noun referred to."""
+    noun = first.lower()
+    if noun in word_list("stopwords") or noun.endswith("s") or not first[:1].isupper():
+        return False
+    words = re.findall(r"[A-Za-z]+", source)
+    for at, word in enumerate(words):
+        if at and word == noun:
+            before = {w.lower() for w in words[max(0, at - _OPENING_REACH) : at]}
+            return bool(before & _DETERMINERS)
+    return False
 
 
 def _names_kept(quote: str) -> set[str]:
@@ -494,6 +516,10 @@ def _state_keeping(
     fallback tries `claims` (default: the group's best claims)."""
     rejected = 0
     source = pick.claims[0].quote
+    if drafts and points_back(source):
+        # "That shooting resulted in ..." drafted as "Shooting resulted in ...": a rewording
+        # hides the reference to an earlier sentence but cannot say what it refers to
+        rejected, drafts = len(drafts), []
     for draft in drafts:
         for candidate in [c for c in (compressed(clean(draft)), draft) if c]:
             if _drops(candidate, source, needed) or _headlinese(candidate, source):

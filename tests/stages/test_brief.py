@@ -510,6 +510,27 @@ def test_a_draft_in_headline_grammar_gives_way_to_the_source_sentence():
     assert _stated(blasts, draft) == f"Kyiv Independent reported: \u201c{blasts.quote}\u201d"
 
 
+def test_a_draft_that_drops_the_article_before_its_first_noun_is_not_used():
+    # NeuS dev 178: "The Florida Senate race is ..." drafted as "Race is ..."
+    race = claim("1.1", "The Ohio Senate race is rapidly becoming a clown show, its critics say.")
+    draft = "Race is rapidly becoming a clown show."
+    assert "The Ohio Senate race is" in _stated(race, draft)
+
+
+def test_a_source_sentence_that_points_back_is_not_reworded_to_hide_it():
+    # NeuS dev 174: "That shooting resulted in ..." drafted as "Shooting resulted in ..."
+    shooting = claim("1.1", "That shooting in Springfield resulted in protests across the city.")
+    kept = claim("1.2", "Police in Springfield arrested two men after the protests.")
+    groups = build_groups([shooting, kept], [["1.1"], ["1.2"]])
+    drafts = [
+        {"text": "A shooting in Springfield resulted in protests.", "groups": [groups[0].id]},
+        {"text": "Springfield police arrested two men.", "groups": [groups[1].id]},
+    ]
+    ctx, _ = context("write_briefing", {"title": "Roe", "sentences": drafts})
+    result = write_briefing(groups, [shooting, kept], ARTICLES, ctx)
+    assert [s.group_ids for s in result.briefing.sentences] == [[groups[1].id]]
+
+
 def test_a_speakers_first_credit_says_said_not_added():
     from pipeline.schema import BriefingSentence
     from pipeline.stages.brief import _first_tellings
