@@ -51,9 +51,18 @@ _DEMONSTRATIVES = {"this", "that", "these", "those"}
 # "It is/was/seems ... that/whether/to ...": the empty "it" of English grammar.
 _EMPTY_IT_VERBS = {"is", "was", "s", "seems", "seemed", "appears", "appeared", "remains"}
 _COMPLEMENTIZERS = {"that", "whether", "if", "to", "how", "when", "why", "what", "who"}
+_BE_ADVERBS = {"also", "still", "now", "just", "really", "not", "already", "only"}
 ARTICLES = frozenset({"a", "an", "the"})
 # Words before a noun that say which one is meant: a noun after one may be what "it" stands for.
 DETERMINERS = ARTICLES | {"this", "that", "his", "her", "their", "its", "our", "each"}
+# "All three indexes are down", "The two men were charged", "Both countries said": a set the
+# article counted just before ("Both Roe and Doe" names its members).
+_COUNTED_SET = re.compile(
+    r"(?:(?:all|the) (?:two|three|four|five|six|seven|eight|nine|ten)|both)"
+    r"\s+(?:[a-z]+s|men|women|people|children)\b"
+    r"(?!\s+(?:of|who|whom|which|that|in|on|at|from|with)\b)",
+    re.IGNORECASE,
+)
 # "One, Jane Roe of Houston, was charged": one of a set the article named just before.
 _ONE_OF_A_SET = re.compile(r"(?:one|the other|another|the latter|the former)\s*,", re.IGNORECASE)
 # "One of the most significant warnings was ...": one of a set named before; "One of the
@@ -253,6 +262,8 @@ def dangling_reference(text: str) -> Problem | None:
         return Problem("pronoun", 'opens with "others", set against someone named before')
     if words[0] == "another":  # "Another source agreed ...": one more than one named before
         return Problem("pronoun", 'opens with "another", one more of something named before')
+    if _COUNTED_SET.match(own):  # "All three indexes are down ...", "Both men were ..."
+        return Problem("pronoun", "opens with a set counted in an earlier sentence")
     if words[0] in _BACK_PREPOSITIONS and _points_back(words[1:]):
         opening = " ".join(words[:2])
         return Problem("pronoun", f'opens with "{opening}", a time or case named before')
@@ -368,8 +379,9 @@ def _empty_it(text: str) -> bool:
     subject of a clause, which points to nothing."""
     head = [w.lower() for w in re.findall(r"[A-Za-z]+", text)[:8]]
     be = len(head) > 1 and head[1] in _EMPTY_IT_VERBS
-    if len(head) > 2 and head[2] in ARTICLES:
-        return False  # "It's a result that will force ...": "it" is the result
+    noun_after = [w for w in head[2:4] if w not in _BE_ADVERBS][:1]
+    if noun_after and noun_after[0] in ARTICLES:
+        return False  # "It's (also) a result that will force ...": "it" is the result
     # "It's destructive to the fabric ...": "to" before a noun is a preposition, not the
     # infinitive of "It is important to ..."
     after = [*head[3:], ""]  # the word after each; "" after the last
@@ -416,6 +428,8 @@ def points_back(text: str) -> Problem | None:
         return Problem("pronoun", '"not the only" sets it against others named before')
     if done := _DO_SO.search(own):
         return Problem("pronoun", f'"{done.group()}" repeats an act named before')
+    if _THAT_AS_SUBJECT.search(own):
+        return Problem("pronoun", '"that" stands for something said before ("said that that is")')
     return None
 
 
@@ -458,6 +472,12 @@ def _credit_only(before: str) -> bool:
     return bool(_CREDIT_BEFORE.match(before)) and any(w.lower() in verbs for w in words)
 
 
+# "Roe said that that is a racist attack": after a clause's "that" (or a speech verb), "that"
+# before a verb is a pronoun for what was said before.
+_THAT_AS_SUBJECT = re.compile(
+    r"\b(?:that|said|says|say)\s+that\s+(?:is|was|has|had|will|would|could|can|may|might)\b",
+    re.IGNORECASE,
+)
 # "Broward seems unable to do so": the act was named in a sentence the reader has not seen.
 _DO_SO = re.compile(r"\b(?:do|does|did|doing|done)\s+so\b", re.IGNORECASE)
 # "Conservatives weren't the only ones taking sides.": others, named in a sentence not shown.

@@ -203,6 +203,11 @@ def test_they_needs_a_plural_before_it():
         "Jane Roe seems to struggle answering basic questions about this process.",
         "The problem is Ohio, where Roe has been losing ground fast.",
         "The study, authored by a group of researchers, came to two conclusions.",
+        # NeuS dev 206, 212, 216
+        "Jane Roe said that that is a racist attack on a federal judge.",
+        "All three indexes are down about 30% from their highs.",
+        "Both men were charged with fraud on Tuesday.",
+        "It is also a beautiful thing to watch.",
     ],
 )
 def test_words_that_point_to_a_sentence_not_shown(text: str) -> None:
@@ -217,6 +222,10 @@ def test_words_that_point_to_a_sentence_not_shown(text: str) -> None:
         "Republicans are promising to do everything they can to defeat Roe.",
         "Jane Roe built a reputation, using tactics like those she used in office.",
         '"The question is now whether the Senate will hold a fair trial," Roe said.',
+        "The bill that is pending would raise the age.",
+        "Both Roe and Doe said the plan failed.",
+        "The three men who attacked the guard were arrested.",
+        "It is also important to note that the vote was close.",
     ],
 )
 def test_words_that_point_within_their_own_sentence(text: str) -> None:

@@ -321,15 +321,48 @@ class _Stated:
 
 
 # The credit a stated sentence carries: 'X reported: “…”' before it, ", according to X." after.
-_REPORTED_LEAD = re.compile(r"^[^\u201c]{0,200}? reported(?:, as did [^:\u201c]+)?:\s*")
-_ACCORDING_TAIL = re.compile(r",\s+according to [^,]+$", re.IGNORECASE)
+_REPORTED_LEAD = re.compile(r"^.{0,240}? reported(?:, as did .{0,160}?)?: (?=[\u201c\"])")
+_ACCORDING_TAIL = re.compile(r",\s+according to (?:(?!according to).)+$", re.IGNORECASE)
+
+
+def _said_text(text: str) -> str:
+    """A stated sentence without the credit it carries: what it tells."""
+    return _REPORTED_LEAD.sub("", _ACCORDING_TAIL.sub("", text.strip().rstrip(".")))
 
 
 def _said_terms(text: str) -> set[str]:
     """The content words of a stated sentence, without the names of the outlets it credits:
     two outlets' tellings of one development repeat each other however they are credited,
     and a long headline in the credit would hide the repeat."""
-    return term_set(_REPORTED_LEAD.sub("", _ACCORDING_TAIL.sub("", text.strip().rstrip("."))))
+    return term_set(_said_text(text))
+
+
+SHARED_FIGURE_OVERLAP = 0.3  # with a figure in common, this much of the words makes a repeat
+# A figure: digits not glued to a word ("COVID-19", "F-35", "G20" are names, not figures).
+_FIGURE = re.compile(r"(?<![A-Za-z])(?<![A-Za-z]-)\d[\d,.]*\d")
+
+
+def _figures(text: str) -> set[str]:
+    """The figures of two or more digits a sentence states in its own words (not its credit's
+    headline), years aside ("371-18", "18-year"): two sentences giving one such figure are
+    most likely telling one fact."""
+    figures = {m.group().replace(",", "").rstrip(".") for m in _FIGURE.finditer(_said_text(text))}
+    return {f for f in figures if not (len(f) == 4 and f[:2] in {"19", "20"})}
+
+
+def _retells(text: str, said: list[str]) -> bool:
+    """Whether `text` tells again what one of the `said` sentences told: mostly the same words
+    (`repeats`), or the same figure with a good share of them ("The House voted 371-18 ..."
+    and "The resolution passed 371-18 ...")."""
+    words, figures = _said_terms(text), _figures(text)
+    for earlier in said:
+        before = _said_terms(earlier)
+        if repeats(words, before):
+            return True
+        small = min(len(words), len(before)) or 1
+        if figures & _figures(earlier) and len(words & before) / small >= SHARED_FIGURE_OVERLAP:
+            return True
+    return False
 
 
 def _try(text: str, pick: Pick, articles: dict[int, Article]) -> _Stated:
@@ -410,7 +443,7 @@ def _shown_quotes(pick: Pick) -> str:
 def _state(
     pick: Pick,
     drafts: list[str],
-    said: list[set[str]],
+    said: list[str],
     articles: dict[int, Article],
     needed: frozenset[str] = frozenset(),
     unplanned: frozenset[str] | None = None,
@@ -472,7 +505,8 @@ def _bare_opening(first: str, source: str) -> bool:
     """ "Race is becoming a clown show." from "The Florida Senate race is ...", "Shooting
     resulted in protests" from "That shooting resulted in ...": a draft opening with a
     singular common noun that the source writes in lower case after a determiner. The
-    determiner is gone, and with it what the noun referred to."""
+    determiner is gone, and with it what the noun referred to. So is "the" of a name that
+    takes it ("Senate votes ..." from "The Senate voted ...")."""
     noun = first.lower()
     if noun in word_list("stopwords") or noun.endswith("s") or not first[:1].isupper():
         return False
@@ -481,6 +515,8 @@ def _bare_opening(first: str, source: str) -> bool:
         if at and word == noun:
             before = {w.lower() for w in words[max(0, at - _OPENING_REACH) : at]}
             return bool(before & _DETERMINERS)
+        if at and word == first:  # "Senate votes ..." from "The Senate voted ..."
+            return bool(words[at - 1].lower() == "the")
     return False
 
 
@@ -507,7 +543,7 @@ def _drops(candidate: str, source: str, needed: frozenset[str]) -> bool:
 def _state_keeping(
     pick: Pick,
     drafts: list[str],
-    said: list[set[str]],
+    said: list[str],
     articles: dict[int, Article],
     needed: frozenset[str],
     claims: list[Claim] | None = None,
@@ -525,7 +561,7 @@ def _state_keeping(
             if _drops(candidate, source, needed) or _headlinese(candidate, source):
                 continue
             attempt = _try(candidate, pick, articles)
-            new = not any(repeats(_said_terms(attempt.text), s) for s in said)
+            new = not _retells(attempt.text, said)
             if not attempt.problems and new:
                 copied = _as_copied(candidate, attempt, pick, articles)
                 if copied is not None:
@@ -540,7 +576,7 @@ def _state_keeping(
             if _drops(candidate, claim.quote, needed):
                 continue
             attempt = _try(candidate, pick, articles)
-            if any(repeats(_said_terms(attempt.text), s) for s in said):
+            if _retells(attempt.text, said):
                 continue
             if not attempt.problems:
                 attempt.verbatim = True
@@ -778,7 +814,7 @@ def write_briefing(
             drafts.setdefault(gid, []).append(sentence.text)
 
     stated: list[tuple[Pick, BriefingSentence]] = []
-    said: list[set[str]] = []
+    said: list[str] = []
     words = 0
     full = False  # a group several outlets carry did not fit: only such groups may follow
     unsaid = core_names(articles)  # names most outlets use that no stated sentence says yet
@@ -817,7 +853,7 @@ def write_briefing(
         words += size
         start = len(stated)
         if chosen is not None:
-            said.append(_said_terms(chosen.text))
+            said.append(chosen.text)
             result.verbatim += chosen.verbatim
             result.attributed += chosen.attributed
             one_source = len(chosen.backing) < 2 and not pick.group.conflicts

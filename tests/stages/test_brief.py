@@ -573,3 +573,21 @@ def test_a_repeat_is_seen_whatever_the_credit_it_carries():
     assert repeats(_said_terms(copied), _said_terms(credited))
     both = "CNN reported, as did Fox News: \u201cThe vote failed.\u201d"
     assert _said_terms(both) == _said_terms("The vote failed.")
+
+
+def test_one_figure_told_twice_is_a_repeat_whatever_the_headline_credits():
+    from pipeline.stages.brief import _retells
+
+    said = [
+        "The article \u201cHouse condemns theory, 371-18\u2026\u201d reported: \u201cThe House "
+        "voted 371-18 to reject the conspiracy theory.\u201d"
+    ]
+    assert _retells("The resolution passed on Friday 371-18, with one member voting present.", said)
+    # a figure only in the credit's headline, or glued to a name, tells nothing twice
+    jobs = [
+        "The jobless rate dropped to 3.5% in September, according to \u201cEconomy adds "
+        "136,000 jobs, rate falls\u2026\u201d."
+    ]
+    assert not _retells("The economy added 136,000 new jobs in September.", jobs)
+    covid = ["The U.S. has logged 40 million Covid-19 cases since the pandemic began."]
+    assert not _retells("For the first time in two months, COVID-19 cases are declining.", covid)
