@@ -43,9 +43,31 @@ def compressed(sentence: str) -> str | None:
     open."""
     if len(sentence.split()) <= LONG:
         return None
-    shorter = _without_aside(sentence)
-    cut = _cut_trailing(shorter or sentence)
-    return cut or shorter
+    opened = _without_opening(sentence)
+    shorter = _without_aside(opened or sentence)
+    cut = _cut_trailing(shorter or opened or sentence)
+    return cut or shorter or opened
+
+
+OPENING_CUT_FROM = 35  # words: only a sentence this long, which its credit would make overlong
+MAX_OPENING = 20
+# "With the vice president casting the deciding vote, the Senate voted ...", "Expressing
+# concerns about the trial, the speaker would not ...", "As the anniversary nears, lawmakers
+# are ...": a scene-setting opening before the subject, which the sentence stands without.
+_OPENING = re.compile(r"^(?:With|As|[A-Z][a-z]+ing)\b[^,\"\u201c\u201d\u00ab\u00bb]+,\s+(?=(\w+))")
+
+
+def _without_opening(sentence: str) -> str | None:
+    match = _OPENING.match(sentence)
+    if len(sentence.split()) < OPENING_CUT_FROM or not match:
+        return None
+    rest = sentence[match.end() :]
+    subject = match.group(1)
+    if len(match.group(0).split()) > MAX_OPENING or len(rest.split()) < MIN_HEAD:
+        return None
+    if not (subject[:1].isupper() or subject.lower() in {"the", "a", "an"}):
+        return None  # "As expected, they ..." leaves a pronoun or a verb in front
+    return rest[:1].upper() + rest[1:]
 
 
 def _without_aside(sentence: str) -> str | None:
