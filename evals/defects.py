@@ -295,10 +295,15 @@ def unnamed_attribution(sentence: str) -> str:
     return _speech_without_speaker(sentence)
 
 
+_CITED_TITLE = re.compile(r"(?:\bThe article |\baccording to )\"[^\"]*\"", re.IGNORECASE)
+
+
 def _speech_without_speaker(sentence: str) -> str:
     """A quotation in which someone says "I" or addresses "you", with no reporting verb to say
     who: an outlet credited with "according to X" did not speak it."""
-    clean = tx.normalize(sentence)
+    # An article cited by its headline ('The article "I decided to …" reported', 'according
+    # to "What we know …"') is a name, not someone's speech.
+    clean = _CITED_TITLE.sub(" ", tx.normalize(sentence))
     # Straight marks once normalised; less anyone quoted inside the quotation.
     inside = " ".join(tx.outside_quotes(q[1:-1]) for q in re.findall(r"\"[^\"]*\"", clean))
     lists = word_lists()

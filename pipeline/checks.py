@@ -42,7 +42,7 @@ _QUOTED = re.compile(
     r"|(?<!\w)['\u2018](?=\w)(?:[^'\u2018\u2019]|(?<=\w)['\u2019](?=\w))+['\u2019](?!\w)"
 )
 _ACCORDING = re.compile(r"\baccording to ([^,.;:]+)", re.IGNORECASE)
-_TRAILING_ATTRIBUTION = re.compile(r",\s+according to [^,]+$", re.IGNORECASE)
+_TRAILING_ATTRIBUTION = re.compile(r",\s+according to (?:(?!according to).)+$", re.IGNORECASE)
 _LEAD_ATTRIBUTION = re.compile(r"^according to [^,]+,\s*", re.IGNORECASE)
 _CUT_INITIAL = re.compile(r"(?<![A-Za-z.])([A-Z])\.\s+(?=[a-z])")
 _CITATION_MARK = re.compile(r"\[\d+\]|\barticle \[?\d+\]?", re.IGNORECASE)
@@ -559,7 +559,9 @@ def _unnamed_speaker(text: str) -> Problem | None:
     """A quotation in the first or second person needs its speaker named with a reporting
     verb: an outlet ("according to X") did not say "I", nor address "you"."""
     listed = (word_list("first_person") - {"us"}) | word_list("second_person")
-    inside = " ".join(m.group() for m in _QUOTED.finditer(normalize(text)))
+    # an article cited by its headline ("according to “While you weren't looking …”") is
+    # a name, not a quotation
+    inside = " ".join(m.group() for m in _QUOTED.finditer(_uncredited(text)))
     if not any(w in listed for w in re.findall(r"[a-z]+", inside.lower())):
         return None
     verbs = word_list("reporting_verbs") - {"according"}

@@ -466,3 +466,12 @@ def test_the_credit_of_a_quotation_without_the_quotation_is_a_fragment():
     reported = "Roe said Smith, the chair, will vote on Monday."
     assert not speaker_only("Smith, the chair, will vote on Monday.", [reported])
     assert not speaker_only(quote, [quote])
+
+
+def test_a_headline_cited_as_the_source_is_not_a_quotation_without_speaker():
+    # NeuS dev 220: an article cited by a headline written to its readers
+    title = "\u201cWhile you weren't looking, the bill\u2026\u201d"
+    text = f"The Senate voted to undo the rule, according to {title}."
+    assert "first_person" not in kinds(text, [text])
+    spoken = "According to CNN, \u201cYou paid in to the fund for years.\u201d"
+    assert "first_person" in kinds(spoken, [spoken])

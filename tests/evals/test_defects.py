@@ -252,6 +252,11 @@ def test_a_first_or_second_person_quotation_needs_a_speaker():
     # someone quoted inside an outlet's quoted sentence is named by the outlet's words
     nested = "CNN reported: \u201cRoe said: \u2018I will win.\u2019\u201d"
     assert df.unnamed_attribution(nested) == ""
+    # a headline cited as the source is its name, whatever person it is written in
+    titled = 'The article "What we know about..." reported: "Roe was charged on Tuesday."'
+    assert df.unnamed_attribution(titled) == ""
+    assert df.unnamed_attribution('Roe was charged, according to "Why I left...".') == ""
+    assert df.unnamed_attribution('The article "Roe charged" reported: "I will fight."')
 
 
 def test_a_dash_aside_that_never_closes_is_a_fragment():
