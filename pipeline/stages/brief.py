@@ -325,6 +325,42 @@ _REPORTED_LEAD = re.compile(r"^.{0,240}? reported(?:, as did .{0,160}?)?: (?=[\u
 _ACCORDING_TAIL = re.compile(r",\s+according to (?:(?!according to).)+$", re.IGNORECASE)
 
 
+# The surname as the subject ("Nichols did not rule") or the speaker ("..., Snipes said").
+_SURNAME_SPEAKS = re.compile(
+    r"^([A-Z][a-z]{2,}) (?=[a-z])|(?<=\s)([A-Z][a-z]{2,}) (?=(?:said|says|added|told)\b)"
+)
+
+
+def _in_full(surname: str, text: str) -> bool:
+    """Whether `text` gives the surname with a given name or title before it ("Carl Nichols",
+    "Judge Nichols"); "On Facebook" and "The Senate" are no such thing, nor is a capitalised
+    word opening a sentence ("One Facebook group …")."""
+    for match in re.finditer(rf"(?<![\w.])([A-Z][a-z]+) {surname}\b", text):
+        opens = (
+            not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in '.!?"\u201d'
+        )
+        if match.group(1).lower() not in word_list("stopwords") and not opens:
+            return True
+    return False
+
+
+def _unintroduced(text: str, said: list[str], articles: dict[int, Article]) -> str | None:
+    """A person called by surname alone, as the subject or before a speech verb ("Nichols did
+    not rule on ...", "..., Snipes said"), whom the articles name in full ("U.S. District
+    Judge Carl Nichols") and no sentence of the briefing does: the reader cannot tell who it
+    is. A name most outlets use is the story's own and needs no introduction."""
+    told = " ".join([*said, text])
+    for match in _SURNAME_SPEAKS.finditer(_said_text(text)):
+        surname = match.group(1) or match.group(2)
+        if surname.lower() in word_list("stopwords") or _in_full(surname, told):
+            continue
+        if not any(_in_full(surname, a.text) for a in articles.values()):
+            continue
+        if surname.lower() not in core_names(list(articles.values())):
+            return surname
+    return None
+
+
 def _said_text(text: str) -> str:
     """A stated sentence without the credit it carries: what it tells."""
     return _REPORTED_LEAD.sub("", _ACCORDING_TAIL.sub("", text.strip().rstrip(".")))
@@ -562,7 +598,7 @@ def _state_keeping(
                 continue
             attempt = _try(candidate, pick, articles)
             new = not _retells(attempt.text, said)
-            if not attempt.problems and new:
+            if not attempt.problems and new and not _unintroduced(attempt.text, said, articles):
                 copied = _as_copied(candidate, attempt, pick, articles)
                 if copied is not None:
                     return copied, rejected
@@ -576,7 +612,7 @@ def _state_keeping(
             if _drops(candidate, claim.quote, needed):
                 continue
             attempt = _try(candidate, pick, articles)
-            if _retells(attempt.text, said):
+            if _retells(attempt.text, said) or _unintroduced(attempt.text, said, articles):
                 continue
             if not attempt.problems:
                 attempt.verbatim = True

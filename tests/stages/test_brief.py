@@ -591,3 +591,18 @@ def test_one_figure_told_twice_is_a_repeat_whatever_the_headline_credits():
     assert not _retells("The economy added 136,000 new jobs in September.", jobs)
     covid = ["The U.S. has logged 40 million Covid-19 cases since the pandemic began."]
     assert not _retells("For the first time in two months, COVID-19 cases are declining.", covid)
+
+
+def test_a_person_called_by_surname_alone_is_introduced_first():
+    from pipeline.stages.brief import _unintroduced
+
+    articles = {
+        1: article(1, ["U.S. District Judge Carl Roe granted the request on Sunday."], outlet="X"),
+        2: article(2, ["The app will stay in stores, the court said."], outlet="Y"),
+    }
+    assert _unintroduced("Roe did not rule on a second ban.", [], articles) == "Roe"
+    said = ["Judge Carl Roe blocked the ban on Sunday."]
+    assert _unintroduced("Roe did not rule on a second ban.", said, articles) is None
+    # a name the articles never give in full, or a company opening a sentence, is left alone
+    assert _unintroduced("Doe did not rule on a second ban.", [], articles) is None
+    assert _unintroduced("The court did not rule on a second ban.", [], articles) is None
