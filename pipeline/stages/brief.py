@@ -661,6 +661,12 @@ def _plain_words(text: str) -> str:
     return " ".join(t for t in tokens if t)
 
 
+# 'A Big Tech-backed "fact" "checking" outfit claimed …': one or two words in quotation marks
+# are the writer's scare quotes, a judgment of the outlet's, not a speaker's words.
+MAX_SCARE_WORDS = 2
+_QUOTATION = re.compile(r"\u201c([^\u201d]*)\u201d|\"([^\"]*)\"")
+
+
 def _as_copied(
     candidate: str, attempt: _Stated, pick: Pick, articles: dict[int, Article]
 ) -> _Stated | None:
@@ -671,7 +677,11 @@ def _as_copied(
     copy cannot be quoted (too long with its credit): it is not said in the briefing's own
     voice instead, unless it is the group's best claim (the wording closest to every
     outlet's) of a fact several outlets report."""
-    if _QUOTED_ANY.search(candidate) or candidate.lower().startswith("according to"):
+    quotations = [m.group(1) or m.group(2) or "" for m in _QUOTATION.finditer(candidate)]
+    scare = any(len(q.split()) <= MAX_SCARE_WORDS for q in quotations)
+    if (_QUOTED_ANY.search(candidate) and not scare) or candidate.lower().startswith(
+        "according to"
+    ):
         return attempt
     claim = _copied_from(candidate, pick)
     if claim is None or claim.article_id not in articles:

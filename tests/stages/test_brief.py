@@ -606,3 +606,12 @@ def test_a_person_called_by_surname_alone_is_introduced_first():
     # a name the articles never give in full, or a company opening a sentence, is left alone
     assert _unintroduced("Doe did not rule on a second ban.", [], articles) is None
     assert _unintroduced("The court did not rule on a second ban.", [], articles) is None
+
+
+def test_a_sentence_with_scare_quotes_is_the_outlets_quoted_words():
+    # NeuS dev 254: an outlet's scare quotes are its judgment, never the briefing's
+    single = claim("1.1", 'A "fact" "checking" outfit claimed to debunk the video on Thursday.')
+    stated = _stated(single, single.quote)
+    assert stated.startswith("Kyiv Independent reported: \u201cA \u2018fact\u2019")
+    speech = claim("1.1", 'Roe said the plan would "protect every family in the state" next year.')
+    assert not _stated(speech, speech.quote).startswith("Kyiv Independent reported")
