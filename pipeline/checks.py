@@ -430,6 +430,13 @@ def points_back(text: str) -> Problem | None:
         return Problem("pronoun", f'"{done.group()}" repeats an act named before')
     if _THAT_AS_SUBJECT.search(own):
         return Problem("pronoun", '"that" stands for something said before ("said that that is")')
+    if same := _THE_SAME.search(own):
+        return Problem("pronoun", f'"{same.group()}" as one named before')
+    if _THEN_EARLY.match(own):
+        return Problem("pronoun", '"then": after something told in an earlier sentence')
+    owned = _OWNED_SHELL.match(own)
+    if owned and owned.group(2) in word_list("shell_nouns") - {"former", "latter", "same"}:
+        return Problem("pronoun", f'opens with "{owned.group(1)}", which names nothing')
     return None
 
 
@@ -477,6 +484,19 @@ def _credit_only(before: str) -> bool:
 _THAT_AS_SUBJECT = re.compile(
     r"\b(?:that|said|says|say)\s+that\s+(?:is|was|has|had|will|would|could|can|may|might)\b",
     re.IGNORECASE,
+)
+# "… flooding in the same region", "wrote on Twitter the same day": the same as one named
+# before ("the same as …", "the same one that …" say which).
+_THE_SAME = re.compile(
+    r"\bthe same (?!(?:as|that|who|which|of|way|time)\b)[a-z]+\b(?!\s+(?:as|that|who|which|of)\b)",
+    re.IGNORECASE,
+)
+# "The Trump campaign then circulated …": "then" in the first clause, before anything in the
+# sentence it could follow ("then-Governor Roe" is a title; "If …, then …" is a condition).
+_THEN_EARLY = re.compile(r"^[^,;:]{0,60}?\b(?<!\band )then\b(?!-)", re.IGNORECASE)
+# "The president's comments come after …": a shell noun owned by someone, still unnamed.
+_OWNED_SHELL = re.compile(
+    r"^((?:the )?[\w.]+['\u2019]s? ([a-z]+))\b(?!\s+(?:that|to|of|by|on|about)\b)", re.IGNORECASE
 )
 # "Broward seems unable to do so": the act was named in a sentence the reader has not seen.
 _DO_SO = re.compile(r"\b(?:do|does|did|doing|done)\s+so\b", re.IGNORECASE)

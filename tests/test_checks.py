@@ -208,6 +208,10 @@ def test_they_needs_a_plural_before_it():
         "All three indexes are down about 30% from their highs.",
         "Both men were charged with fraud on Tuesday.",
         "It is also a beautiful thing to watch.",
+        # NeuS dev 248, 254, 260
+        "The president's comments come after the Pentagon announced a death.",
+        "The Roe campaign then circulated the coverage online.",
+        "With more rain expected in the same region, flooding has reached record levels.",
     ],
 )
 def test_words_that_point_to_a_sentence_not_shown(text: str) -> None:
@@ -226,6 +230,12 @@ def test_words_that_point_to_a_sentence_not_shown(text: str) -> None:
         "Both Roe and Doe said the plan failed.",
         "The three men who attacked the guard were arrested.",
         "It is also important to note that the vote was close.",
+        "Roe's decision to withdraw the troops was criticized.",
+        "Colorado's former Gov. Jane Roe joined the race on Monday.",
+        "The rules are the same as last year, Roe said.",
+        "Observers left the counting area at the same time, the video shows.",
+        "If the bill passes, then the state will pay for the repairs.",
+        "Then-Governor Roe signed the bill in 2015.",
     ],
 )
 def test_words_that_point_within_their_own_sentence(text: str) -> None:
