@@ -667,6 +667,23 @@ MAX_SCARE_WORDS = 2
 _QUOTATION = re.compile(r"\u201c([^\u201d]*)\u201d|\"([^\"]*)\"")
 
 
+def _scare_quoted(text: str) -> bool:
+    """Whether the sentence's quotation marks are the writer's own: one or two words quoted
+    side by side ('a "fact" "checking" outfit') or with no one said to have spoken them
+    ('lawmakers required "crisis pregnancy" centers to …'). A speaker's words quoted in part
+    ('Roe called the case "very unfair"') keep the verb that credits them."""
+    quotations = list(_QUOTATION.finditer(text))
+    short = [
+        m for m in quotations if len((m.group(1) or m.group(2) or "").split()) <= MAX_SCARE_WORDS
+    ]
+    if not short:
+        return False
+    side_by_side = any(b.start() - a.end() <= 1 for a, b in zip(short, short[1:], strict=False))
+    outside = {w.lower() for w in re.findall(r"[A-Za-z]+", _QUOTATION.sub(" ", text))}
+    verbs = word_list("reporting_verbs") | word_list("speech_verbs")
+    return side_by_side or not outside & verbs
+
+
 def _as_copied(
     candidate: str, attempt: _Stated, pick: Pick, articles: dict[int, Article]
 ) -> _Stated | None:
@@ -677,8 +694,7 @@ def _as_copied(
     copy cannot be quoted (too long with its credit): it is not said in the briefing's own
     voice instead, unless it is the group's best claim (the wording closest to every
     outlet's) of a fact several outlets report."""
-    quotations = [m.group(1) or m.group(2) or "" for m in _QUOTATION.finditer(candidate)]
-    scare = any(len(q.split()) <= MAX_SCARE_WORDS for q in quotations)
+    scare = _scare_quoted(candidate)
     if (_QUOTED_ANY.search(candidate) and not scare) or candidate.lower().startswith(
         "according to"
     ):

@@ -615,3 +615,12 @@ def test_a_sentence_with_scare_quotes_is_the_outlets_quoted_words():
     assert stated.startswith("Kyiv Independent reported: \u201cA \u2018fact\u2019")
     speech = claim("1.1", 'Roe said the plan would "protect every family in the state" next year.')
     assert not _stated(speech, speech.quote).startswith("Kyiv Independent reported")
+
+
+def test_a_speakers_words_quoted_in_part_are_not_scare_quotes():
+    from pipeline.stages.brief import _scare_quoted
+
+    assert _scare_quoted('A "fact" "checking" outfit claimed to debunk the video.')
+    assert _scare_quoted('Lawmakers required "crisis pregnancy" centers to post signs.')
+    assert not _scare_quoted('Roe called the case "very unfair," claiming both "lied" to the FBI.')
+    assert not _scare_quoted('"We will win this race," Roe told NBC\'s "Today" show.')
