@@ -168,6 +168,9 @@ def fragment(text: str) -> Problem | None:
         return Problem("fragment", "doubled punctuation (\u201c,,\u201d or \u201c, .\u201d)")
     if _CUT_INITIAL.search(text):
         return Problem("fragment", "an initialism is cut (\u201cU. and\u201d)")
+    cut = _CUT_AT_ABBREVIATION.search(_uncredited(text) + ".")
+    if cut and cut.group(1).lower() in word_list("state_abbreviations"):
+        return Problem("fragment", "cut at an abbreviation (\u201c… with Wash.\u201d)")
     if _QUESTION_END.search(_uncredited(text) + "."):
         return Problem("fragment", "a question, which reports nothing")
     if _LINK_TEXT.search(text):
@@ -175,6 +178,9 @@ def fragment(text: str) -> Problem | None:
     return _headline(unquoted(text)) or _only_a_state(text) or _only_a_speaker(text)
 
 
+# "… even as lawmakers move to clarify the law, with Wash.": the splitter took the full stop of
+# a place's abbreviation after a preposition ("with Wash. Gov. Jay Roe …") for a sentence end.
+_CUT_AT_ABBREVIATION = re.compile(r"\b(?:with|of|in|from|by|for|to|and)\s+([A-Z][a-z]{1,4})\.$")
 # "Has any question taken more airtime than this one?": a question the outlet asks its readers
 # (the credit after it is set apart first; a quoted speaker's question ends inside the quote).
 _QUESTION_END = re.compile(r"\?[\"'\u201d\u2019\u00bb]*\.$")
@@ -434,6 +440,14 @@ def points_back(text: str) -> Problem | None:
         return Problem("pronoun", f'"{same.group()}" as one named before')
     if _THEN_EARLY.match(own):
         return Problem("pronoun", '"then": after something told in an earlier sentence')
+    if such := _SUCH.search(own):
+        return Problem("pronoun", f'"{such.group()}" like ones named before')
+    if pair := _THE_SET_DID.search(own):
+        return Problem("pronoun", f'"{pair.group()}": a set counted in an earlier sentence')
+    for owned_inside in _OWNED_SHELL_INSIDE.finditer(own):
+        if owned_inside.group(3) in _SPOKEN_SHELLS:
+            detail = f'"{owned_inside.group(1)}" points to words not shown'
+            return Problem("pronoun", detail)
     owned = _OWNED_SHELL.match(own)
     if owned and owned.group(2) in word_list("shell_nouns") - {"former", "latter", "same"}:
         return Problem("pronoun", f'opens with "{owned.group(1)}", which names nothing')
@@ -494,6 +508,22 @@ _THE_SAME = re.compile(
 # "The Trump campaign then circulated …": "then" in the first clause, before anything in the
 # sentence it could follow ("then-Governor Roe" is a title; "If …, then …" is a condition).
 _THEN_EARLY = re.compile(r"^[^,;:]{0,60}?\b(?<!\band )then\b(?!-)", re.IGNORECASE)
+# "… criticized such attacks on character": like ones the reader was told of before.
+_SUCH = re.compile(r"\bsuch (?!as\b|a\b|an\b)[a-z]+s\b", re.IGNORECASE)
+# "… the two played together in a charity event": "the two" as the subject of a verb.
+_THE_SET_DID = re.compile(
+    r"\bthe (?:two|three|four) (?:[a-z]+ed|are|were|have|had|will|would|met|spoke|said)\b",
+    re.IGNORECASE,
+)
+# "Rep. Roe backed Doe's comments in a press conference": remarks owned by someone, unquoted
+# ("Roe's performance" or "Roe's decision" inside a sentence is a thing the sentence tells).
+_SPOKEN_SHELLS = {
+    "comment", "comments", "remark", "remarks", "statement", "statements", "claim", "claims",
+    "allegation", "allegations", "accusation", "accusations", "suggestion", "words",
+}  # fmt: skip
+_OWNED_SHELL_INSIDE = re.compile(
+    r"(?<=\s)(([A-Z][\w.]+)['\u2019]s? ([a-z]+))\b(?!\s+(?:that|to|of|by|on|about)\b)"
+)
 # "The president's comments come after …": a shell noun owned by someone, still unnamed.
 _OWNED_SHELL = re.compile(
     r"^((?:the )?[\w.]+['\u2019]s? ([a-z]+))\b(?!\s+(?:that|to|of|by|on|about)\b)", re.IGNORECASE

@@ -212,6 +212,10 @@ def test_they_needs_a_plural_before_it():
         "The president's comments come after the Pentagon announced a death.",
         "The Roe campaign then circulated the coverage online.",
         "With more rain expected in the same region, flooding has reached record levels.",
+        # BASIL dev 472158a1, 58f414e5, 65cb14cb (dev events 16-20)
+        "In 2007, when Mr. Roe was mayor, the two played together in a charity event.",
+        "Rep. Roe backed Doe's comments in a press conference on Wednesday.",
+        "Jim Doe, an adviser to the president, criticized such attacks on Sunday.",
     ],
 )
 def test_words_that_point_to_a_sentence_not_shown(text: str) -> None:
@@ -236,6 +240,9 @@ def test_words_that_point_to_a_sentence_not_shown(text: str) -> None:
         "Observers left the counting area at the same time, the video shows.",
         "If the bill passes, then the state will pay for the repairs.",
         "Then-Governor Roe signed the bill in 2015.",
+        "The notion that Roe was unhappy with Doe's performance surfaced last month.",
+        "Roe backed Doe's comments about the shooting on Wednesday.",
+        "States such as Ohio have imposed bans on travel.",
     ],
 )
 def test_words_that_point_within_their_own_sentence(text: str) -> None:
@@ -485,3 +492,11 @@ def test_a_headline_cited_as_the_source_is_not_a_quotation_without_speaker():
     assert "first_person" not in kinds(text, [text])
     spoken = "According to CNN, \u201cYou paid in to the fund for years.\u201d"
     assert "first_person" in kinds(spoken, [spoken])
+
+
+def test_a_sentence_cut_at_a_state_abbreviation_is_a_fragment():
+    # BASIL dev 4f473faf: "… with Wash. Gov. Jay Inslee …" split after "Wash."
+    cut = "The backlash grew Monday, even as lawmakers move to clarify the law, with Wash."
+    assert "fragment" in kinds(cut, [cut])
+    whole = "The governor met with Obama."
+    assert "fragment" not in kinds(whole, [whole])
