@@ -461,24 +461,19 @@ _CREDIT_BEFORE = re.compile(
 
 
 def _quotation_points_back(text: str) -> Problem | None:
-    """ "'It's destructive to the fabric of the relationship,' Roe said.": a quotation that
-    opens the sentence (or follows only its credit) with a pronoun or a pointing word, for
-    something the speaker named just before; the reader sees the words but not what they are
-    about. A quoted "I" or "we" is the speaker; "He (Jane Roe) said" names whom it means."""
+    """ "'It's finally over,' Roe is expected to say.": a quotation that opens the sentence (or
+    follows only its credit) with "it", "this" or a shell noun for something the speaker
+    named just before; the reader sees the words but not what they are about. A quoted
+    personal pronoun is not judged here: the credit may name whom it means ("'She hates the
+    party,' Roe said of Doe")."""
     own = _LEAD_ATTRIBUTION.sub("", normalize(text))
     for match in _QUOTED.finditer(own):
         before = own[: match.start()].strip()
         if before and not _credit_only(before):
             return None
         inside = match.group()[1:-1].strip()
-        words = re.findall(r"[A-Za-z]+|\(", inside)[:2]
-        if not words or not inside[:1].isupper():
+        if not inside[:1].isupper():
             return None  # a quoted phrase inside the briefing's own sentence
-        opening = words[0].lower()
-        named = words[1:] == ["("]
-        if opening in word_list("pronouns") and not named:
-            detail = f'the quotation opens with "{words[0]}", for someone not named'
-            return Problem("pronoun", detail)
         reference = dangling_reference(inside)
         if reference:
             return Problem("pronoun", f"the quotation {reference.detail}")
