@@ -42,7 +42,8 @@ _QUOTED = re.compile(
     r"|(?<!\w)['\u2018](?=\w)(?:[^'\u2018\u2019]|(?<=\w)['\u2019](?=\w))+['\u2019](?!\w)"
 )
 _ACCORDING = re.compile(r"\baccording to ([^,.;:]+)", re.IGNORECASE)
-_TRAILING_ATTRIBUTION = re.compile(r",\s+according to (?:(?!according to).)+$", re.IGNORECASE)
+# ", according to X." at the end, X a name or a quoted headline (which may hold commas).
+TRAILING_ATTRIBUTION = re.compile(r",\s+according to (?:(?!according to).)+$", re.IGNORECASE)
 _LEAD_ATTRIBUTION = re.compile(r"^according to [^,]+,\s*", re.IGNORECASE)
 _CUT_INITIAL = re.compile(r"(?<![A-Za-z.])([A-Z])\.\s+(?=[a-z])")
 _CITATION_MARK = re.compile(r"\[\d+\]|\barticle \[?\d+\]?", re.IGNORECASE)
@@ -113,7 +114,7 @@ def unquoted(text: str) -> str:
 def _uncredited(text: str) -> str:
     """The sentence without a leading "According to X," or a trailing ", according to X." and
     without its final stop: what it says, apart from whom it credits."""
-    return _TRAILING_ATTRIBUTION.sub("", _LEAD_ATTRIBUTION.sub("", normalize(text))).rstrip(" .")
+    return TRAILING_ATTRIBUTION.sub("", _LEAD_ATTRIBUTION.sub("", normalize(text))).rstrip(" .")
 
 
 # Single quotation marks: opening before a word, closing after one (an apostrophe sits inside
@@ -147,7 +148,7 @@ def fragment(text: str) -> Problem | None:
     if re.search(r"[:;,]\W*$", text[:-1]):
         return Problem("fragment", "stops where the sentence goes on")
     # An attribution added after a cut sentence hides the cut: "... a story titled, according to X."
-    said = _words(_TRAILING_ATTRIBUTION.sub("", text.rstrip(" .")))
+    said = _words(TRAILING_ATTRIBUTION.sub("", text.rstrip(" .")))
     for ending in {tuple(words), tuple(said)}:
         last = ending[-1].lower() if ending else ""
         if last in word_list("dangling_endings") or (last in _BE and not _ends_after_wh(ending)):
@@ -168,10 +169,11 @@ def fragment(text: str) -> Problem | None:
         return Problem("fragment", "doubled punctuation (\u201c,,\u201d or \u201c, .\u201d)")
     if _CUT_INITIAL.search(text):
         return Problem("fragment", "an initialism is cut (\u201cU. and\u201d)")
-    cut = _CUT_AT_ABBREVIATION.search(_uncredited(text) + ".")
+    told = _uncredited(text) + "."  # what it says, ending in its own stop
+    cut = _CUT_AT_ABBREVIATION.search(told)
     if cut and cut.group(1).lower() in word_list("state_abbreviations"):
         return Problem("fragment", "cut at an abbreviation (\u201c… with Wash.\u201d)")
-    if _QUESTION_END.search(_uncredited(text) + "."):
+    if _QUESTION_END.search(told):
         return Problem("fragment", "a question, which reports nothing")
     if _LINK_TEXT.search(text):
         return Problem("fragment", "link text left from the web page (\u201chere ,\u201d)")
@@ -427,7 +429,7 @@ def points_back(text: str) -> Problem | None:
     if reference:
         return reference
     own = unquoted(_LEAD_ATTRIBUTION.sub("", normalize(text)))
-    loose = _loose_demonstrative(_TRAILING_ATTRIBUTION.sub(".", own))
+    loose = _loose_demonstrative(TRAILING_ATTRIBUTION.sub(".", own))
     if loose:
         return Problem("pronoun", f'"{loose}" points to things named in an earlier sentence')
     if _NOT_THE_ONLY.search(own):

@@ -20,6 +20,7 @@ from pydantic import Field, create_model
 from pipeline.checks import (
     ARTICLES,
     DETERMINERS,
+    TRAILING_ATTRIBUTION,
     Problem,
     credited,
     loaded_words,
@@ -320,9 +321,9 @@ class _Stated:
     verbatim: bool = False
 
 
-# The credit a stated sentence carries: 'X reported: “…”' before it, ", according to X." after.
+# The credit a stated sentence carries before it: 'X reported: “…”' (after it: checks'
+# TRAILING_ATTRIBUTION, ", according to X.").
 _REPORTED_LEAD = re.compile(r"^.{0,240}? reported(?:, as did .{0,160}?)?: (?=[\u201c\"])")
-_ACCORDING_TAIL = re.compile(r",\s+according to (?:(?!according to).)+$", re.IGNORECASE)
 
 
 # The surname as the subject ("Nichols did not rule") or the speaker ("..., Snipes said").
@@ -363,7 +364,7 @@ def _unintroduced(text: str, said: list[str], articles: dict[int, Article]) -> s
 
 def _said_text(text: str) -> str:
     """A stated sentence without the credit it carries: what it tells."""
-    return _REPORTED_LEAD.sub("", _ACCORDING_TAIL.sub("", text.strip().rstrip(".")))
+    return _REPORTED_LEAD.sub("", TRAILING_ATTRIBUTION.sub("", text.strip().rstrip(".")))
 
 
 def _said_terms(text: str) -> set[str]:
