@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="first N stories of each dataset in split order (evals/FORMAT.md)",
     )
     p.add_argument(
+        "--skip",
+        type=int,
+        default=0,
+        metavar="K",
+        help="leave out the first K stories of each dataset first (a fresh slice: --skip 140 "
+        "--limit 14 = stories 141-154)",
+    )
+    p.add_argument(
         "--datasets",
         default=",".join(DATASETS),
         help=f"with --split: which of {','.join(DATASETS)} (default all)",
@@ -192,9 +200,25 @@ def _progress(message: str) -> None:
     print(f"  {message}", file=sys.stderr)
 
 
+def skip_first(stories: list[Story], skip: int) -> list[Story]:
+    """Drops the first `skip` stories of each dataset, keeping split order: slices of a split
+    that earlier runs never read stay reachable without re-running the ones before."""
+    seen: dict[str, int] = {}
+    kept: list[Story] = []
+    for story in stories:
+        seen[story.dataset] = seen.get(story.dataset, 0) + 1
+        if seen[story.dataset] > skip:
+            kept.append(story)
+    return kept
+
+
 def select_stories(args: argparse.Namespace) -> list[Story]:
     if args.limit is not None and args.limit <= 0:
         raise harness.EvalError("--limit must be positive")
+    if args.skip < 0:
+        raise harness.EvalError("--skip must not be negative")
+    if args.skip and not args.split:
+        raise harness.EvalError("--skip needs --split")
     if args.split and args.stories:
         raise harness.EvalError("give STORY_DIR folders or --split, not both")
     if args.split:
@@ -202,7 +226,10 @@ def select_stories(args: argparse.Namespace) -> list[Story]:
         unknown = sorted(set(wanted) - set(DATASETS))
         if unknown or not wanted:
             raise harness.EvalError(f"--datasets: unknown {unknown}; choose from {DATASETS}")
-        stories = load_split(args.split, args.limit, wanted)
+        stories = skip_first(
+            load_split(args.split, None if args.limit is None else args.skip + args.limit, wanted),
+            args.skip,
+        )
     elif args.stories:
         for folder in args.stories:
             if not folder.is_dir():
@@ -333,7 +360,7 @@ def evaluate(
         echo("")
 
     report = harness.EvalReport(
-        split=args.split or "", limit=args.limit, word_budget=args.word_budget,
+        split=args.split or "", limit=args.limit, skip=args.skip, word_budget=args.word_budget,
         rouge_budget=args.rouge_budget, repeat=args.repeat, stories=reports,
         date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )  # fmt: skip

@@ -127,6 +127,7 @@ class EvalReport(BaseModel):
     version: int = REPORT_VERSION
     split: str = ""
     limit: int | None = None
+    skip: int = 0
     command: str = ""
     date: str = ""
     word_budget: int

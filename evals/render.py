@@ -108,12 +108,21 @@ def _md(text: str | None) -> str:
     return (text or "").replace("|", "\\|").replace("\n", " ")
 
 
+def _slice(report: EvalReport) -> str:
+    """Which stories of each dataset the split run took, in split order."""
+    if report.skip and report.limit:
+        return f" (stories {report.skip + 1}-{report.skip + report.limit} of each dataset)"
+    if report.skip:
+        return f" (each dataset from story {report.skip + 1})"
+    return f" (first {report.limit} stories of each dataset)" if report.limit else ""
+
+
 def render_markdown(report: EvalReport) -> str:
     """report.md: averages, then per story the table, facts, output and every problem."""
     out = ["# Eval report\n"]
     out.append(
         f"Split: {report.split or 'given folders'}"
-        + (f" (first {report.limit} stories of each dataset)" if report.limit else "")
+        + _slice(report)
         + f" · {len(report.stories)} stories · recall budget {report.word_budget} words · "
         f"ROUGE budget {report.rouge_budget} words · runs per story {report.repeat}"
     )

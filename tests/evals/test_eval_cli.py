@@ -221,6 +221,27 @@ def test_split_runs_every_dataset_story_with_its_metrics(
     assert "average over 2 stories (split test)" in capsys.readouterr().out
 
 
+def test_skip_leaves_out_the_first_stories_of_each_dataset(
+    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVALS_DATASETS", str(write_datasets(tmp_path / "data")))
+    seen: list[str] = []
+
+    def fake_run(folder: Path, settings: Settings) -> ClaimGraph:
+        seen.append(folder.name)
+        text = "Officials slammed the plan on Monday."
+        return make_graph([(text, ["g1"])], {"g1": [text]})
+
+    argv = ["--split", "dev", "--datasets", "neus,basil", "--skip", "1", "--limit", "1",
+            "--out", str(files["out"]), "--quiet", "--model", "m", "--base-url", "mock://",
+            "--no-thresholds"]  # fmt: skip
+    assert main(argv, runner=fake_run) == 0
+    # dev NeuS is lines 0 and 2: the first is skipped; BASIL dev has one event, skipped too
+    data = report_json(files)
+    assert [s["story"] for s in data["stories"]] == ["neus-002"]  # type: ignore[index]
+    assert "(stories 2-2 of each dataset)" in (files["out"] / "report.md").read_text()
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -233,6 +254,8 @@ def test_split_runs_every_dataset_story_with_its_metrics(
         (["--graph", "GOOD", "--repeat", "0"], "--repeat must be positive"),
         (["--graph", "GOOD", "--compare-model", "x"], "--graph cannot be combined"),
         (["--split", "dev", "--limit", "0"], "--limit must be positive"),
+        (["--split", "dev", "--skip", "-1"], "--skip must not be negative"),
+        (["--skip", "2"], "--skip needs --split"),
         (["--split", "dev", "--datasets", "nope"], "--datasets: unknown"),
     ],
 )
@@ -240,7 +263,7 @@ def test_input_errors_exit_2_with_one_line(
     files: dict[str, Path], capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     argv = [str(files["good"]) if a == "GOOD" else a for a in argv]
-    if argv[0].startswith(("/no/such/story", "--split")):
+    if argv[0].startswith(("/no/such/story", "--split", "--skip")):
         code = main([*argv, "--out", str(files["out"])])
     else:
         code = run(files, *argv)
