@@ -49,6 +49,7 @@ class Judged:
     text: str
     quotes: tuple[str, ...] = ()
     outlets: tuple[str, ...] = ()
+    spoken: tuple[str, ...] = ()  # quotes that are a speaker's words, the speaker elsewhere
 
 
 @dataclass(frozen=True)

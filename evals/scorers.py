@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from evals import support
 from evals import text as tx
 from evals.defects import Judged, word_lists
 from evals.facts import FACT_KINDS, Assertion, Conflict, Fact
@@ -206,17 +207,22 @@ def judged_from_graph(graph: ClaimGraph) -> list[Judged]:
     groups = {g.id: g for g in graph.groups}
     # An attribution may name the outlet or, when the data has none, cite the title.
     outlets = {a.id: " ".join(x for x in (a.outlet, a.title) if x) for a in graph.articles}
+    texts = {a.id: a.text for a in graph.articles}
     out: list[Judged] = []
     for sentence in graph.briefing.sentences:
         quotes: list[str] = []
+        spoken: list[str] = []
         for gid in sentence.group_ids:
             group = groups.get(gid)
             for cid in group.claim_ids if group else []:
                 claim = claims.get(cid)
                 if claim is not None and claim.quote not in quotes:
                     quotes.append(claim.quote)
+                    text = texts.get(claim.article_id, "")
+                    if support.speech_elsewhere_credited(claim.quote, text, claim.span[0]):
+                        spoken.append(claim.quote)
         names = tuple(outlets[a] for a in sentence.article_ids if outlets.get(a))
-        out.append(Judged(tx.normalize(sentence.text), tuple(quotes), names))
+        out.append(Judged(tx.normalize(sentence.text), tuple(quotes), names, tuple(spoken)))
     return out
 
 

@@ -108,11 +108,53 @@ class Misattribution:
     quote_credits: list[str]
 
 
+_MIN_SPOKEN_WORDS = 5  # words of a speaker's quotation that identify it in a sentence
+
+
+def speech_elsewhere_credited(quote: str, article_text: str, start: int) -> bool:
+    """Whether an article sentence is someone's words whose credit stands in another sentence
+    ('"…," he said. "America is an idea."'): it opens inside a quotation of its paragraph (or
+    with a quotation mark) and names no one speaking outside the quotation."""
+    paragraph = tx.normalize(article_text[article_text.rfind("\n", 0, start) + 1 : start])
+    opened = paragraph.count('"') % 2 == 1
+    text = tx.normalize(quote)
+    if not opened and not re.match(r"[\"'][A-Za-z]", text):
+        return False
+    own = tx.outside_quotes(('"' if opened else "") + text)
+    verbs = word_lists()["reporting_verbs"]
+    return not any(w.lower() in verbs for w in re.findall(r"[A-Za-z]+", own))
+
+
+def _states_spoken(sentence: Judged) -> bool:
+    """The sentence repeats a speaker's words from a cited quote whose speaker is elsewhere."""
+    said = " ".join(w.lower() for w in tx.words(sentence.text))
+    for quote in sentence.spoken:
+        words = [w.lower() for w in tx.words(quote.strip("\"' "))]
+        if len(words) >= _MIN_SPOKEN_WORDS and " ".join(words[:_MIN_SPOKEN_WORDS]) in said:
+            return True
+    return False
+
+
+_OUTLET_CREDITS = {"reported", "reports", "according"}
+
+
+def _only_an_outlet_credited(text: str) -> bool:
+    """The sentence's own words credit a report ("X reported: …", "according to X"), no one
+    speaking ("Roe said")."""
+    own = {w.lower() for w in re.findall(r"[A-Za-z]+", tx.outside_quotes(text))}
+    return not own & (word_lists()["reporting_verbs"] - _OUTLET_CREDITS)
+
+
 def misattributions(sentences: Sequence[Judged]) -> list[Misattribution]:
     """Sentences that credit a party the cited quotes do not: only judged when both the
-    sentence and its quotes name who speaks, and the credited party is not a cited outlet."""
+    sentence and its quotes name who speaks, and the credited party is not a cited outlet.
+    A speaker's words credited to an outlet (the speaker named in another sentence of the
+    article: "X reported: “America is an idea.”") count too."""
     out: list[Misattribution] = []
     for i, s in enumerate(sentences):
+        if _states_spoken(s) and _only_an_outlet_credited(s.text):
+            out.append(Misattribution(i, s.text, ["an outlet"], ["a speaker in another sentence"]))
+            continue
         mine = credited(s.text)
         if not mine or not s.quotes:
             continue

@@ -400,6 +400,9 @@ def _empty_it(text: str) -> bool:
     return be and bool(clauses)
 
 
+_CONNECTIVE_OPENING = re.compile(r"^(?:But|And|So|Yet)\s+")
+
+
 def dangling_pronoun(text: str) -> Problem | None:
     """A third-person pronoun, outside quotations, before anyone is named in the sentence
     ("He added that ...", "..., he said in the statement"); a leading "According to X," names
@@ -417,7 +420,25 @@ def dangling_pronoun(text: str) -> Problem | None:
                 return Problem("pronoun", detail)
         elif word in pronouns and not _names_someone(own[: match.start()]):
             return Problem("pronoun", f'"{match.group()}" has no referent in the sentence')
-    return _loose_it(own) or _quotation_points_back(text)
+    return _object_of_its_subject(own) or _loose_it(own) or _quotation_points_back(text)
+
+
+# A clause that is only a name and its verb before an object pronoun: "Speaker Ann Roe
+# rejected it even before …", "Roe praised him". A non-reflexive object pronoun never stands
+# for the subject of its own clause, so it stands for something in an earlier sentence.
+# "her" is left out: it is also the possessive that the subject may own ("Roe left her post").
+_SUBJECT_VERB_OBJECT = re.compile(
+    r"^\s*(?:[A-Z][\w.'\u2019-]*\s+){1,5}(?:also\s+|quickly\s+|later\s+)?[a-z]+ed\s+"
+    r"(it|him|them)\b(?!\s+(?:\w+\s+)?(?:that|to)\b)"
+)
+
+
+def _object_of_its_subject(own: str) -> Problem | None:
+    """An object pronoun right after a subject that is only a name and its past-tense verb."""
+    match = _SUBJECT_VERB_OBJECT.match(_CONNECTIVE_OPENING.sub("", own))
+    if match is None:
+        return None
+    return Problem("pronoun", f'"{match.group(1)}" cannot stand for the subject before it')
 
 
 def points_back(text: str) -> Problem | None:
@@ -762,3 +783,30 @@ def stands_alone(text: str) -> bool:
     """A source sentence fit to be quoted on its own: whole, no leading pronoun, no first
     person outside quotes."""
     return not (fragment(text) or dangling_pronoun(text) or first_person(text))
+
+
+def inside_quotation(article_text: str, start: int) -> bool:
+    """Whether a position of an article lies inside a quotation: its paragraph opens a
+    quotation mark before it and has not closed it (a quotation that runs on into the next
+    paragraph opens again there, as news style has it)."""
+    paragraph = article_text[article_text.rfind("\n", 0, start) + 1 : start]
+    curly = paragraph.count("\u201c") - paragraph.count("\u201d")
+    return curly > 0 or paragraph.count('"') % 2 == 1
+
+
+_OPENING_MARK = re.compile(r"^[\"\u201c\u2018']\w")
+
+
+def speech_without_speaker(quote: str, article_text: str, start: int) -> bool:
+    """A source sentence that is someone's words with the speaker left in another sentence
+    ('"…," he said. "America is not a clown show."'): quoted whole, it would read as the
+    outlet's own report, so it is no outlet's claim to state. Speech that names its credit
+    ('"…," Roe said.') is judged by the other checks."""
+    opened = inside_quotation(article_text, start)
+    if not opened and not _OPENING_MARK.match(quote.lstrip()):
+        return False
+    text = normalize(('"' if opened else "") + quote)
+    own = {w.lower() for w in re.findall(r"[A-Za-z]+", unquoted(text))}
+    if _QUOTED.search(text) is None:  # a mark never closed: all of it is the quotation
+        own = set()
+    return not own & (word_list("speech_verbs") | word_list("reporting_verbs"))

@@ -3,7 +3,13 @@ passes the well-formed sentence next to it."""
 
 import pytest
 
-from pipeline.checks import sentence_problems, speaker_only, stands_alone
+from pipeline.checks import (
+    dangling_pronoun,
+    sentence_problems,
+    speaker_only,
+    speech_without_speaker,
+    stands_alone,
+)
 
 QUOTE = (
     "The DGMO of Pakistan called the DGMO of India at 15.30 hours (3.30 pm) on Saturday, "
@@ -502,3 +508,42 @@ def test_a_sentence_cut_at_a_state_abbreviation_is_a_fragment():
     assert "fragment" in kinds(cut, [cut])
     whole = "The governor met with Obama."
     assert "fragment" not in kinds(whole, [whole])
+
+
+@pytest.mark.parametrize(
+    "paragraph, quote, spoken",
+    [
+        # the speaker is credited in the sentence before, inside one quotation-led paragraph
+        ('"Is it a circus?" he said. "America is an idea."', "America is an idea.", True),
+        ("\u201cIs it?\u201d she asked. \u201cWe will vote.\u201d", "We will vote.", True),
+        # a quotation mark opens the sentence and never closes: all of it is speech
+        ("\"One party will tax,\" he said. 'One party won't tax.", "'One party won't tax.", True),
+        # speech with its credit in the sentence is the other checks' business
+        ('"It is over," Roe said.', '"It is over," Roe said.', False),
+        ('Roe left. "Vote," she said.', 'Vote," she said.', False),
+        # the reporter's own sentence after a closed quotation
+        ('He said "no" to it. The council left.', "The council left.", False),
+    ],
+)
+def test_speech_without_speaker(paragraph: str, quote: str, spoken: bool) -> None:
+    text = "Earlier paragraph.\n\n" + paragraph
+    assert speech_without_speaker(quote, text, text.rfind(quote)) is spoken
+
+
+@pytest.mark.parametrize(
+    "text, dangling",
+    [
+        # BASIL dev (a shutdown offer): the object "it" stands for the offer of the sentence before
+        ("Speaker Ann Roe rejected it even before the mayor spoke.", True),
+        ("Senator Roe praised him on Monday.", True),
+        ("But Roe approved it on Friday.", True),
+        # the thing is named in the sentence, or "it" looks ahead ("made it clear that")
+        ("Roe rejected the offer before Lee announced it on Saturday.", False),
+        ("Roe wanted it to pass.", False),
+        # possessives may belong to the subject
+        ("Acme raised its prices.", False),
+        ("Roe left her post.", False),
+    ],
+)
+def test_an_object_pronoun_never_stands_for_its_own_subject(text: str, dangling: bool) -> None:
+    assert (dangling_pronoun(text) is not None) is dangling

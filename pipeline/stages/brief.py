@@ -27,6 +27,7 @@ from pipeline.checks import (
     own_voice,
     points_back,
     sentence_problems,
+    speech_without_speaker,
     unquoted,
 )
 from pipeline.compress import ELLIPSIS, compressed
@@ -589,9 +590,10 @@ def _state_keeping(
     fallback tries `claims` (default: the group's best claims)."""
     rejected = 0
     source = pick.claims[0].quote
-    if drafts and points_back(source):
+    if drafts and (points_back(source) or _unspoken_for(pick.claims[0], articles)):
         # "That shooting resulted in ..." drafted as "Shooting resulted in ...": a rewording
-        # hides the reference to an earlier sentence but cannot say what it refers to
+        # hides the reference to an earlier sentence but cannot say what it refers to; and
+        # a speaker's words drafted from a sentence without the speaker get the wrong credit
         rejected, drafts = len(drafts), []
     for draft in drafts:
         for candidate in [c for c in (compressed(clean(draft)), draft) if c]:
@@ -608,6 +610,8 @@ def _state_keeping(
     for claim in (pick.claims if claims is None else claims)[:MAX_VERBATIM_TRIES]:
         if not _ENDED.search(claim.quote.strip()):
             continue  # the source sentence is cut ("... a report that contradicts its own")
+        if _unspoken_for(claim, articles):
+            continue  # someone's words, their speaker named in another sentence
         shorter = [c for c in (compressed(claim.quote),) if c]
         for candidate in dict.fromkeys([*shorter, claim.quote, claim.text]):
             if _drops(candidate, claim.quote, needed):
@@ -628,6 +632,13 @@ def _state_keeping(
             attempt.verbatim = True
             return attempt, rejected
     return None, rejected
+
+
+def _unspoken_for(claim: Claim, articles: dict[int, Article]) -> bool:
+    """Whether the claim's sentence is a quotation whose speaker its article names only in
+    another sentence: "X reported: “…”" would credit the outlet with the speaker's words."""
+    article = articles.get(claim.article_id)
+    return article is not None and speech_without_speaker(claim.quote, article.text, claim.span[0])
 
 
 def _copied_from(text: str, pick: Pick) -> Claim | None:
@@ -795,6 +806,32 @@ def _in_source_sequence(
     return [item for unit in units for item in unit]
 
 
+def _in_outlet_order(
+    stated: list[tuple[Pick, BriefingSentence]], articles: dict[int, Article]
+) -> list[tuple[Pick, BriefingSentence]]:
+    """One outlet's single-source sentences in the order that outlet wrote them, in the places
+    they hold: an article names someone in full or introduces "a video" before it says
+    "Harris had won" or "the video", and its later sentence read first leaves the reader
+    without the introduction. What several outlets carry never moves."""
+    slots: dict[int, list[int]] = {}
+    for i, (_, sentence) in enumerate(stated):
+        if sentence.section == "attributed" and len(sentence.article_ids) == 1:
+            slots.setdefault(sentence.article_ids[0], []).append(i)
+    out = list(stated)
+    for article_id, places in slots.items():
+        article = articles.get(article_id)
+        if article is None or len(places) < 2:
+            continue
+
+        def written_at(i: int, article: Article = article) -> int:
+            own = [c for c in stated[i][0].claims if c.article_id == article.id]
+            return min((claim_position(c, article) for c in own), default=0)
+
+        for place, i in zip(places, sorted(places, key=written_at), strict=True):
+            out[place] = stated[i]
+    return out
+
+
 def quoted(text: str, article: Article, also: str = "") -> str:
     """An outlet's sentence as its own words: "X reported: “…”" ("X reported, as did Y: “…”"
     when `also` names other outlets that report it), inner quotation marks turned into single
@@ -930,7 +967,7 @@ def write_briefing(
         stated += [(pick, s) for s in extra]
         for _, told in stated[start:]:
             unsaid -= _said_names(unsaid, names_in(told.text))
-    stated = _in_source_sequence(stated, by_article)
+    stated = _in_outlet_order(_in_source_sequence(stated, by_article), by_article)
     ordered = sorted(stated, key=lambda ps: SECTION_ORDER.index(ps[1].section))
     result.briefing = Briefing(
         title=_title(output.title, claims, articles),

@@ -128,6 +128,22 @@ def test_misattribution() -> None:
     assert support.misattributions([Judged(outlet, (quote,), ("Dawn",))]) == []
 
 
+def test_a_speakers_words_credited_to_an_outlet_are_a_misattribution() -> None:
+    # Invented, in the shape of a BASIL dev speech: the speaker is named a sentence earlier.
+    article = (
+        'Roe spoke last.\n\n"Is it a circus?" she said. "The town is an idea that sets us free."'
+    )
+    quote = "The town is an idea that sets us free."
+    start = article.index(quote)
+    assert support.speech_elsewhere_credited(quote, article, start)
+    assert not support.speech_elsewhere_credited("Roe spoke last.", article, 0)
+    wrong = 'Daily Planet reported: "The town is an idea that sets us free."'
+    judged = Judged(wrong, (quote,), ("Daily Planet",), (quote,))
+    assert len(support.misattributions([judged])) == 1
+    right = '"The town is an idea that sets us free," Roe said.'
+    assert support.misattributions([Judged(right, (quote,), ("Daily Planet",), (quote,))]) == []
+
+
 def test_speaker_before_an_aside_is_credited() -> None:
     """From a real run on the seed story (native build): the quote names CNN before the aside
     "citing a White House official", so crediting CNN is right."""

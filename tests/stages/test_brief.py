@@ -2,10 +2,10 @@
 
 from stage_helpers import article, claim, context
 
-from pipeline.schema import Claim, ClaimKind
-from pipeline.stages.brief import _speakers, write_briefing
+from pipeline.schema import BriefingSentence, Claim, ClaimKind
+from pipeline.stages.brief import _in_outlet_order, _speakers, write_briefing
 from pipeline.stages.merge import build_groups
-from pipeline.stages.select import select_groups
+from pipeline.stages.select import Pick, select_groups
 
 ARTICLES = [
     article(1, ["x"], outlet="Kyiv Independent"),
@@ -295,7 +295,6 @@ def test_a_name_the_quote_only_mentions_is_not_its_speaker():
 def test_a_sentence_that_follows_another_in_the_source_follows_it_in_the_briefing():
     from dataclasses import replace
 
-    from pipeline.schema import BriefingSentence
     from pipeline.stages.brief import _in_source_sequence
 
     lines = [
@@ -624,3 +623,56 @@ def test_a_speakers_words_quoted_in_part_are_not_scare_quotes():
     assert _scare_quoted('Lawmakers required "crisis pregnancy" centers to post signs.')
     assert not _scare_quoted('Roe called the case "very unfair," claiming both "lied" to the FBI.')
     assert not _scare_quoted('"We will win this race," Roe told NBC\'s "Today" show.')
+
+
+def test_a_speakers_words_are_never_an_outlets_report():
+    # BASIL dev (a conference speech): '"What is this?" he said. "America is an idea."'
+    # quoted alone as "Fox News reported: “America is an idea.”" credits the outlet
+    speech = "America is an idea that sets people free."
+    before = '"What is this? A circus?" he said, drawing laughter. '
+    arts = [article(1, [before + '"' + speech + '"'], outlet="Daily Planet")]
+    spoken = claim("1.1", speech)
+    spoken = spoken.model_copy(update={"span": (len(before) + 1, len(before) + 1 + len(speech))})
+    credited = claim("1.2", "Roe said the council would vote on the plan on Friday.")
+    arts.append(article(2, [credited.quote], outlet="Kyiv Independent"))
+    credited = credited.model_copy(update={"article_id": 2, "id": "2.1"})
+    made = [spoken, credited]
+    groups = build_groups(made, [["1.1"], ["2.1"]])
+    draft = {"text": "America is an idea that sets people free.", "groups": ["g1"]}
+    ctx, _ = context("write_briefing", {"title": "Speech", "sentences": [draft]})
+    texts = [s.text for s in write_briefing(groups, made, arts, ctx).briefing.sentences]
+    assert texts and all("America is an idea" not in t for t in texts)
+
+
+def test_one_outlets_sentences_keep_the_order_it_wrote_them_in():
+    # NeuS dev neus-302: "Harris had won by 905 votes" (its 5th sentence) was stated before
+    # "Mark Harris was riding high" (its 1st); invented sentences of the same shape
+    arts = [
+        article(1, ["Ann Roe won the vote in May.", "Filler.", "Roe had won by 9 votes."]),
+        article(2, ["The council met on Monday."]),
+    ]
+    made = [
+        claim("1.1", "Ann Roe won the vote in May."),
+        claim("1.3", "Roe had won by 9 votes."),
+        claim("2.1", "The council met on Monday."),
+    ]
+    made = [
+        c.model_copy(update={"span": (arts[0].text.index(c.quote), 0)}) if c.article_id == 1
+        else c
+        for c in made
+    ]  # fmt: skip
+    groups = build_groups(made, [["1.1"], ["1.3"], ["2.1"]])
+    claims_by_id = {c.id: c for c in made}
+    by_id = {
+        g.claim_ids[0]: Pick(g, "attributed", [claims_by_id[g.claim_ids[0]]], 3, 1.0, 9)
+        for g in groups
+    }
+    stated = [
+        (by_id[c], BriefingSentence(text=by_id[c].claims[0].quote, group_ids=[],
+                                    article_ids=[int(c[0])], section="attributed"))
+        for c in ("1.3", "2.1", "1.1")
+    ]  # fmt: skip
+    again = _in_outlet_order(stated, {a.id: a for a in arts})
+    assert [p.group.claim_ids[0] for p, _ in again] == ["1.1", "2.1", "1.3"]
+    several = [(p, s.model_copy(update={"section": "confirmed"})) for p, s in stated]
+    assert _in_outlet_order(several, {a.id: a for a in arts}) == several
