@@ -806,7 +806,13 @@ def speech_without_speaker(quote: str, article_text: str, start: int) -> bool:
     if not opened and not _OPENING_MARK.match(quote.lstrip()):
         return False
     text = normalize(('"' if opened else "") + quote)
+    if _QUOTED.search(text) is None:
+        return True  # a mark never closed: all of it is the quotation
     own = {w.lower() for w in re.findall(r"[A-Za-z]+", unquoted(text))}
-    if _QUOTED.search(text) is None:  # a mark never closed: all of it is the quotation
-        own = set()
-    return not own & (word_list("speech_verbs") | word_list("reporting_verbs"))
+    return not own & credit_verbs()
+
+
+def credit_verbs() -> frozenset[str]:
+    """Verbs that credit words to someone: speech ("said", "told") and reporting ("reported",
+    "according")."""
+    return word_list("speech_verbs") | word_list("reporting_verbs")

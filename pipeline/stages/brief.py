@@ -22,6 +22,7 @@ from pipeline.checks import (
     DETERMINERS,
     TRAILING_ATTRIBUTION,
     Problem,
+    credit_verbs,
     credited,
     loaded_words,
     own_voice,
@@ -255,7 +256,7 @@ def _negated(text: str) -> bool:
     statement itself counts: a "not" elsewhere ("who did not seek approval", "not just the
     State Department") is detail an outlet may word either way."""
     words = re.findall(r"[a-z]+(?:['\u2019]t)?", unquoted(text).lower())
-    verbs = word_list("speech_verbs") | word_list("reporting_verbs")
+    verbs = credit_verbs()
     for at, word in enumerate(words):
         if word in verbs:
             after = words[at + 1 : at + 1 + _NEGATION_REACH]
@@ -692,8 +693,7 @@ def _scare_quoted(text: str) -> bool:
         return False
     side_by_side = any(b.start() - a.end() <= 1 for a, b in zip(short, short[1:], strict=False))
     outside = {w.lower() for w in re.findall(r"[A-Za-z]+", _QUOTATION.sub(" ", text))}
-    verbs = word_list("reporting_verbs") | word_list("speech_verbs")
-    return side_by_side or not outside & verbs
+    return side_by_side or not outside & credit_verbs()
 
 
 def _as_copied(
