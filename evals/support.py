@@ -118,7 +118,8 @@ def speech_elsewhere_credited(quote: str, article_text: str, start: int) -> bool
     paragraph = tx.normalize(article_text[article_text.rfind("\n", 0, start) + 1 : start])
     opened = paragraph.count('"') % 2 == 1
     text = tx.normalize(quote)
-    if not opened and not re.match(r"[\"'][A-Za-z]", text):
+    # the opening mark may come before an editor's bracket ("[T]he") or an ellipsis
+    if not opened and not re.match(r"[\"'](?:\[|\.\.\.\s?|\u2026\s?)?[A-Za-z]", text):
         return False
     own = tx.outside_quotes(('"' if opened else "") + text)
     verbs = word_lists()["reporting_verbs"]

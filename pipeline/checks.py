@@ -455,6 +455,8 @@ def points_back(text: str) -> Problem | None:
         return Problem("pronoun", f'"{loose}" points to things named in an earlier sentence')
     if _NOT_THE_ONLY.search(own):
         return Problem("pronoun", '"not the only" sets it against others named before')
+    if further := _FURTHER.search(own):
+        return Problem("pronoun", f'"{further.group()}" than something told before')
     if done := _DO_SO.search(own):
         return Problem("pronoun", f'"{done.group()}" repeats an act named before')
     if _THAT_AS_SUBJECT.search(own):
@@ -545,6 +547,13 @@ _OWNED_SHELL_INSIDE = re.compile(
 # "The president's comments come after …": a shell noun owned by someone, still unnamed.
 _OWNED_SHELL = re.compile(
     r"^((?:the )?[\w.]+['\u2019]s? ([a-z]+))\b(?!\s+(?:that|to|of|by|on|about)\b)", re.IGNORECASE
+)
+# "A judge in Texas went much further in a December ruling": further than a step the reader
+# was told of in an earlier sentence ("went further than the House bill" says which).
+_FURTHER = re.compile(
+    r"\b(?:go|goes|going|gone|went)\s+(?:(?:much|even|far|still|a step|one step|a bit)\s+)?"
+    r"further\b(?!\s+than\b)",
+    re.IGNORECASE,
 )
 # "Broward seems unable to do so": the act was named in a sentence the reader has not seen.
 _DO_SO = re.compile(r"\b(?:do|does|did|doing|done)\s+so\b", re.IGNORECASE)
@@ -794,7 +803,8 @@ def inside_quotation(article_text: str, start: int) -> bool:
     return curly > 0 or paragraph.count('"') % 2 == 1
 
 
-_OPENING_MARK = re.compile(r"^[\"\u201c\u2018']\w")
+# a quotation's opening mark, before a word, an editor's bracket ("[T]he …") or an ellipsis
+_OPENING_MARK = re.compile(r"^[\"\u201c\u2018'](?:\[|\.\.\.\s?|\u2026\s?)?\w")
 
 
 def speech_without_speaker(quote: str, article_text: str, start: int) -> bool:

@@ -224,6 +224,8 @@ def test_they_needs_a_plural_before_it():
         "In 2007, when Mr. Roe was mayor, the two played together in a charity event.",
         "Rep. Roe backed Doe's comments in a press conference on Wednesday.",
         "Jim Doe, an adviser to the president, criticized such attacks on Sunday.",
+        # NeuS dev 004, read again on the ninth session's code
+        "A federal judge in Ohio went much further in a March ruling.",
     ],
 )
 def test_words_that_point_to_a_sentence_not_shown(text: str) -> None:
@@ -251,6 +253,8 @@ def test_words_that_point_to_a_sentence_not_shown(text: str) -> None:
         "The notion that Roe was unhappy with Doe's performance surfaced last month.",
         "Roe backed Doe's comments about the shooting on Wednesday.",
         "States such as Ohio have imposed bans on travel.",
+        "The judge went further than the appeals court in a March ruling.",
+        "Roe said further talks would follow in March.",
     ],
 )
 def test_words_that_point_within_their_own_sentence(text: str) -> None:
@@ -518,6 +522,18 @@ def test_a_sentence_cut_at_a_state_abbreviation_is_a_fragment():
         ("\u201cIs it?\u201d she asked. \u201cWe will vote.\u201d", "We will vote.", True),
         # a quotation mark opens the sentence and never closes: all of it is speech
         ("\"One party will tax,\" he said. 'One party won't tax.", "'One party won't tax.", True),
+        # a whole quotation after its credited one, opening with an editor's bracket or an
+        # ellipsis (NeuS dev 004, read again on the ninth session's code)
+        (
+            '"It is final," lawyers wrote. "[T]he state will not appeal."',
+            '"[T]he state will not appeal."',
+            True,
+        ),
+        (
+            '"It is final," lawyers wrote. "... the state will not appeal."',
+            '"... the state will not appeal."',
+            True,
+        ),
         # speech with its credit in the sentence is the other checks' business
         ('"It is over," Roe said.', '"It is over," Roe said.', False),
         ('Roe left. "Vote," she said.', 'Vote," she said.', False),

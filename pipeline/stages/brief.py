@@ -716,11 +716,12 @@ def _as_copied(
         return attempt
     others = [articles[a] for a in attempt.backing if a != claim.article_id and a in articles]
     source = articles[claim.article_id]
-    # "as did …" is left out when the sentence would run too long with it: the citations
-    # still name every outlet that reports it.
-    for text in dict.fromkeys(
-        [quoted(candidate, source, _also(others)), quoted(candidate, source)]
-    ):
+    # "as did …" names the other outlets only where the section does not already say that
+    # several report it: under "Confirmed by several sources" it is words the reader has in
+    # the heading and the citations. It is left out, too, when the sentence would run too
+    # long with it.
+    also = "" if pick.section == "confirmed" else _also(others)
+    for text in dict.fromkeys([quoted(candidate, source, also), quoted(candidate, source)]):
         restated = _try(text, pick, articles)
         if not restated.problems:
             restated.verbatim = attempt.verbatim

@@ -137,6 +137,10 @@ def test_a_speakers_words_credited_to_an_outlet_are_a_misattribution() -> None:
     start = article.index(quote)
     assert support.speech_elsewhere_credited(quote, article, start)
     assert not support.speech_elsewhere_credited("Roe spoke last.", article, 0)
+    # a whole quotation after its credited one, opening with an editor's bracket (NeuS dev 004)
+    filing = '"It is final," lawyers wrote. "[T]he state will not appeal."'
+    bracket = '"[T]he state will not appeal."'
+    assert support.speech_elsewhere_credited(bracket, filing, filing.index(bracket))
     wrong = 'Daily Planet reported: "The town is an idea that sets us free."'
     judged = Judged(wrong, (quote,), ("Daily Planet",), (quote,))
     assert len(support.misattributions([judged])) == 1
