@@ -418,7 +418,7 @@ def dangling_pronoun(text: str) -> Problem | None:
             if not _could_be_they(own[: match.start()]):
                 detail = f'"{match.group()}" has no plural referent in the sentence'
                 return Problem("pronoun", detail)
-        elif word in pronouns and not _names_someone(own[: match.start()]):
+        elif word in pronouns and not _names_someone(own[: match.start()], person=True):
             return Problem("pronoun", f'"{match.group()}" has no referent in the sentence')
     return _object_of_its_subject(own) or _loose_it(own) or _quotation_points_back(text)
 
@@ -595,15 +595,21 @@ def _loose_it(own: str) -> Problem | None:
     return None
 
 
-def _names_someone(before: str) -> bool:
+def _names_someone(before: str, person: bool = False) -> bool:
     """Whether a name before a pronoun may be what it stands for. An opening capitalised plural
     ("Billions of dollars ...", "Votes counted so far show the paths both he ...") is a common
-    noun, and never an "it" or a "he"."""
+    noun, and never an "it" or a "he". For a `person` ("he", "her"), an acronym is a body
+    ("heads of the CIA say what he's saying"), never the one meant."""
     found = names_in(before)
     first = re.match(r"[A-Z][a-z]+s\b", before.lstrip("\"'\u201c("))
     if first and not first.group().endswith("ss"):
         found -= names_in(first.group())
+    if person:
+        found -= {n for a in _ACRONYM.findall(before) for n in names_in(a)}
     return bool(found)
+
+
+_ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}|\b[A-Z]{2,}\b")
 
 
 def _raised_it(text: str) -> bool:
