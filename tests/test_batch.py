@@ -272,7 +272,9 @@ def _request_key(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
-@pytest.mark.timeout(120)
+# A guard against a hang, not a speed target (bench/batch.py measures speed): two batches of
+# 200 stories took 115-120 s on the slowest 2-core machine seen (2026-11-25).
+@pytest.mark.timeout(360)
 def test_200_stories_against_a_faulty_endpoint(
     tmp_path: Path, fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
