@@ -197,6 +197,9 @@ def dangling_pronoun(sentence: str) -> str:
         return f"{end.group(0).strip(' .!?')!r} points to something named before"
     if _NOT_THE_ONLY.search(own):
         return "'not the only' sets it against others named before"
+    linking = _unanswered_link(rest)
+    if linking:
+        return f"{linking!r} sets it against something told before"
     if _SET_NAMED_BEFORE.match(rest):
         return "opens with one of a set named before"
     loose_it = _it_without_referent(own)
@@ -222,6 +225,27 @@ _SET_NAMED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _DETERMINER_BEFORE = re.compile(r"\b(?:the|a|an|this|that|his|her|their|its|our|each) [a-z]")
+
+
+_SET_OFF = re.compile(r",\s+([a-z]+)\s*(?:,|[.!?][\"'\u201d\u2019]*$)")
+_ANSWERED = re.compile(r"[;:]|\b(?:but|while|whereas|although)\b", re.IGNORECASE)
+
+
+def _unanswered_link(text: str) -> str:
+    """A linking adverb between commas ("X, however, ...") with no clause before it in the
+    sentence to link to; a quoted speaker's "however" answers words the reader has not seen."""
+    for match in _SET_OFF.finditer(text):
+        if match.group(1) in word_lists()["linking_adverbs"]:
+            return "" if _ANSWERED.search(text[: match.start()]) else match.group(1)
+    # "MoveOn.org similarly panned the deal": like someone in a sentence not shown ("is
+    # similarly worded" is a manner; "Roe and Doe similarly argued" holds both)
+    like = re.search(r"(?<=[\w,] )(similarly|likewise) [a-z]+(?:ed|s)\b", text)
+    if like:
+        before = text[: like.start()].split()
+        joined = re.search(r"[;:]|\b(?:and|but|while|whereas|as)\b", " ".join(before))
+        if before and before[-1].lower() not in word_lists()["be_forms"] | {"are", "were"}:
+            return "" if joined else like.group(1)
+    return ""
 
 
 def _it_without_referent(own: str) -> str:

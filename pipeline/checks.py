@@ -291,9 +291,11 @@ def dangling_reference(text: str) -> Problem | None:
     # ...", "The report by ...") says what it is about (Schmid's N-that / N-to pattern).
     # So does one with "is" and its content after it ("The question is whether ...").
     stated = third in {"is", "was"} and bool({*told} & _COMPLEMENTIZERS - {"to"})
+    if following in word_list("result_nouns"):
+        stated = False  # "The upshot is that ...": the upshot of something told before
     if (
         words[0] in {"the", "such"}
-        and following in word_list("shell_nouns")
+        and following in word_list("shell_nouns") | word_list("result_nouns")
         and third not in _SHELL_CONTENT
         and not stated
     ):
@@ -457,6 +459,8 @@ def points_back(text: str) -> Problem | None:
         return Problem("pronoun", '"not the only" sets it against others named before')
     if further := _FURTHER.search(own):
         return Problem("pronoun", f'"{further.group()}" than something told before')
+    if linking := _linking_adverb(normalize(text)):
+        return Problem("pronoun", f'"{linking}" sets it against something told before')
     if done := _DO_SO.search(own):
         return Problem("pronoun", f'"{done.group()}" repeats an act named before')
     if _THAT_AS_SUBJECT.search(own):
@@ -503,6 +507,22 @@ def _quotation_points_back(text: str) -> Problem | None:
         if reference:
             return Problem("pronoun", f"the quotation {reference.detail}")
         return None
+    return None
+
+
+def _linking_adverb(text: str) -> str | None:
+    """The first linking adverb ("however", "too") set off by commas that has nothing in its
+    own sentence to link to. Quotations count: a speaker's "however" answers words not shown."""
+    for match in _LINKING.finditer(text):
+        if match.group(1) in word_list("linking_adverbs"):
+            if _CONTRASTED_BEFORE.search(text[: match.start()]):
+                return None
+            return match.group(1)
+    like = _LIKE_BEFORE.search(text)
+    before = text[: like.start()] if like else ""
+    after_be = bool(before.split()) and before.split()[-1].lower() in _BE  # "similarly worded"
+    if like and not after_be and not _JOINED_BEFORE.search(before):
+        return like.group(1)
     return None
 
 
@@ -555,6 +575,14 @@ _FURTHER = re.compile(
     r"further\b(?!\s+than\b)",
     re.IGNORECASE,
 )
+# "The third quarter, however, was one for the record books.": a linking adverb set off by
+# commas, with no clause of the same sentence before it to be set against ("Sales rose;
+# profits, however, fell" holds both).
+_LINKING = re.compile(r",\s+([a-z]+)\s*(?:,|[.!?][\"'\u201d\u2019]*$)")
+_CONTRASTED_BEFORE = re.compile(r"[;:]|\b(?:but|while|whereas|although)\b", re.IGNORECASE)
+# "MoveOn.org similarly panned the agreement": like someone named in a sentence not shown.
+_LIKE_BEFORE = re.compile(r"(?<=[\w,] )(similarly|likewise) [a-z]+(?:ed|s)\b")
+_JOINED_BEFORE = re.compile(r"[;:]|\b(?:and|but|while|whereas|as)\b", re.IGNORECASE)
 # "Broward seems unable to do so": the act was named in a sentence the reader has not seen.
 _DO_SO = re.compile(r"\b(?:do|does|did|doing|done)\s+so\b", re.IGNORECASE)
 # "Conservatives weren't the only ones taking sides.": others, named in a sentence not shown.

@@ -234,6 +234,15 @@ def test_they_needs_a_plural_before_it():
         "A federal judge in Ohio went much further in a March ruling.",
         # NeuS dev 030, read again on the ninth session's code
         "The number marks a departure from seasonal trends.",
+        # NeuS dev 058 and 032, read on the eleventh session
+        "The third quarter, however, was one for the record books.",
+        "Roe, too, voted for the bill on Tuesday.",
+        "Roe said the plan would pass, however.",
+        "The upshot is that the Senate will vote again on Friday.",
+        "The outcome was a narrow win for Roe in Ohio.",
+        # BASIL dev 1ed4f378, read on the eleventh session
+        "MoveOn.org, a large group in Washington, similarly panned the agreement.",
+        "Roe likewise rejects the plan.",
     ],
 )
 def test_words_that_point_to_a_sentence_not_shown(text: str) -> None:
@@ -258,6 +267,13 @@ def test_words_that_point_to_a_sentence_not_shown(text: str) -> None:
         "Observers left the counting area at the same time, the video shows.",
         "If the bill passes, then the state will pay for the repairs.",
         "Then-Governor Roe signed the bill in 2015.",
+        "Sales rose in May; profits, however, fell.",
+        "The bill passed, though Roe voted against it.",
+        "Roe won the seat, though narrowly.",
+        "The result of the vote was announced on Friday night.",
+        "The question is whether the Senate will vote again.",
+        "The Senate bill is similarly worded in parts.",
+        "Roe and Doe similarly argued that the bill failed.",
         "The notion that Roe was unhappy with Doe's performance surfaced last month.",
         "Roe backed Doe's comments about the shooting on Wednesday.",
         "States such as Ohio have imposed bans on travel.",

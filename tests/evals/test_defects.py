@@ -354,3 +354,24 @@ def test_only_who_spoke_is_a_fragment() -> None:
 
 def test_an_opening_amid_that_points_back() -> None:
     assert df.dangling_pronoun("Amid that, Springfield will gain two seats in the House.")
+
+
+def test_a_linking_adverb_with_nothing_to_link_to_points_back() -> None:
+    # NeuS dev 058, read on the eleventh session: "however" answers a sentence not shown
+    assert df.dangling_pronoun("The third quarter, however, was one for the record books.")
+    assert df.dangling_pronoun("Roe, too, voted for the bill on Tuesday.")
+    assert df.dangling_pronoun("Roe said the plan would pass, however.")
+    assert df.dangling_pronoun("Sales rose in May; profits, however, fell.") == ""
+    assert df.dangling_pronoun("The bill passed, though Roe voted against it.") == ""
+    # BASIL dev 1ed4f378: "similarly" before the verb, like someone named before
+    assert df.dangling_pronoun("MoveOn.org, a large group, similarly panned the agreement.")
+    assert df.dangling_pronoun("The Senate bill is similarly worded in parts.") == ""
+    assert df.dangling_pronoun("Roe and Doe similarly argued that the bill failed.") == ""
+    copied = 'Fox News reported: "The third quarter, however, was one for the record books."'
+    assert [d.kind for d in df.judge([df.Judged(copied)]).defects] == ["dangling_pronoun"]
+
+
+def test_a_noun_of_result_points_back_even_when_it_says_what_the_result_is() -> None:
+    # NeuS dev 032: "The upshot is that ..." is the upshot of something told before
+    assert df.dangling_pronoun("The upshot is that the Senate will vote again on Friday.")
+    assert df.dangling_pronoun("The result of the vote was announced on Friday.") == ""

@@ -82,6 +82,22 @@ def test_a_sentence_with_an_invented_name_falls_back_to_the_verbatim_claim():
     assert result.dropped >= 1 and result.verbatim >= 1
 
 
+def test_a_model_sentence_that_adds_a_claim_of_its_own_is_not_used():
+    # BASIL dev 1ed4f378: "Schumer's support has turned, and Democrats are now in a tough
+    # position": no quote of the group says the second half
+    result, _ = _brief(
+        _sentence("Oreshkin will lead Russia's G20 delegation, a sign of deep rifts.", "1.1")
+    )
+    texts = [s.text for s in result.briefing.sentences]
+    assert not any("rifts" in t for t in texts)
+    assert any("Oreshkin will lead the Russian delegation" in t for t in texts)
+
+
+def test_a_model_sentence_may_use_one_word_its_quotes_do_not():
+    result, _ = _brief(_sentence("Maxim Oreshkin will lead Russia's G20 team.", "1.1"))
+    assert result.briefing.sentences[0].text == "Maxim Oreshkin will lead Russia's G20 team."
+
+
 def test_single_source_allegation_is_attributed_by_name_never_by_number():
     result, _ = _brief(_sentence("Lavrov has fallen out of favour with Putin.", "3.1"))
     [text] = [s.text for s in result.briefing.sentences if GID["3.1"] in s.group_ids]
@@ -143,6 +159,7 @@ def test_cleaning_removes_what_only_made_sense_in_the_article():
     assert clean("U.S.-Mexico talks resumed.") == "U.S.-Mexico talks resumed."
     assert clean("(CNN)The US announced new rules.") == "The US announced new rules."
     assert clean("However, the vote failed.") == "The vote failed."
+    assert clean("Similarly, the vote failed.") == "The vote failed."
     assert clean("Now is the time to act.") == "Now is the time to act."
     assert clean("But now Roe has decided to run again.") == "Roe has decided to run again."
     assert clean("(Moore has denied the allegations.)") == "Moore has denied the allegations."
