@@ -634,6 +634,8 @@ def _state_keeping(
         for candidate in dict.fromkeys([*shorter, claim.quote, claim.text]):
             if _drops(candidate, claim.quote, needed):
                 continue
+            if candidate == claim.text != claim.quote and _adds_words(candidate, pick, articles):
+                continue  # the extract stage's restatement is the model's words too
             attempt = _try(candidate, pick, articles)
             if _retells(attempt.text, said) or _unintroduced(attempt.text, said, articles):
                 continue

@@ -93,6 +93,20 @@ def test_a_model_sentence_that_adds_a_claim_of_its_own_is_not_used():
     assert any("Oreshkin will lead the Russian delegation" in t for t in texts)
 
 
+def test_an_extracted_restatement_that_adds_a_claim_is_not_stated_either():
+    # the quote cannot stand alone ("He ..."), and the extract stage's restatement of it
+    # adds words of the model's own: nothing of the group is stated
+    added = claim(
+        "1.1",
+        "Officials said the delegation will lead the summit amid deep rifts.",
+        "He will lead the delegation to the summit, officials said.",
+    )
+    groups = build_groups([added], [["1.1"]])
+    ctx, _ = context("write_briefing", {"title": "The G20", "sentences": []})
+    result = write_briefing(groups, [added], ARTICLES[:1], ctx)
+    assert not any("rifts" in s.text for s in result.briefing.sentences)
+
+
 def test_a_model_sentence_may_use_one_word_its_quotes_do_not():
     result, _ = _brief(_sentence("Maxim Oreshkin will lead Russia's G20 team.", "1.1"))
     assert result.briefing.sentences[0].text == "Maxim Oreshkin will lead Russia's G20 team."
