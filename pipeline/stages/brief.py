@@ -334,8 +334,10 @@ _REPORTED_LEAD = re.compile(r"^.{0,240}? reported(?:, as did .{0,160}?)?: (?=[\u
 
 
 # The surname as the subject ("Nichols did not rule") or the speaker ("..., Snipes said").
+# A surname opening the sentence, or before any speech verb ("…," Thomas wrote.)
 _SURNAME_SPEAKS = re.compile(
-    r"^([A-Z][a-z]{2,}) (?=[a-z])|(?<=\s)([A-Z][a-z]{2,}) (?=(?:said|says|added|told)\b)"
+    r"^([A-Z][a-z]{2,}) (?=[a-z])|(?<=\s)([A-Z][a-z]{2,}) "
+    rf"(?=(?:{'|'.join(sorted(word_list('speech_verbs')))})\b)"
 )
 
 
@@ -362,7 +364,8 @@ def _unintroduced(text: str, said: list[str], articles: dict[int, Article]) -> s
         surname = match.group(1) or match.group(2)
         if surname.lower() in word_list("stopwords") or _in_full(surname, told):
             continue
-        if not any(_in_full(surname, a.text) for a in articles.values()):
+        # the headline counts: "… Justice Clarence Thomas Dissents …" over "…," Thomas wrote.
+        if not any(_in_full(surname, f"{a.title or ''}. {a.text}") for a in articles.values()):
             continue
         if surname.lower() not in core_names(list(articles.values())):
             return surname

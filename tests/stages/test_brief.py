@@ -640,6 +640,20 @@ def test_a_person_called_by_surname_alone_is_introduced_first():
     assert _unintroduced("The court did not rule on a second ban.", [], articles) is None
 
 
+def test_a_speaker_named_in_full_only_in_a_headline_is_introduced_first():
+    # NeuS dev 076: '"One wonders what the Court waits for," Thomas wrote.' under a headline
+    # that names "Justice Clarence Thomas"; the briefing never did
+    from pipeline.stages.brief import _unintroduced
+
+    page = article(1, ['"The court failed," Roe wrote.'], outlet="X")
+    page = page.model_copy(update={"title": "Justice Jane Roe Dissents In Ballot Case"})
+    other = article(2, ["The court denied the appeal on Monday."], outlet="Y")
+    articles = {1: page, 2: other}
+    assert _unintroduced('"The court failed," Roe wrote.', [], articles) == "Roe"
+    said = ["Justice Jane Roe dissented on Monday."]
+    assert _unintroduced('"The court failed," Roe wrote.', said, articles) is None
+
+
 def test_a_sentence_with_scare_quotes_is_the_outlets_quoted_words():
     # NeuS dev 254: an outlet's scare quotes are its judgment, never the briefing's
     single = claim("1.1", 'A "fact" "checking" outfit claimed to debunk the video on Thursday.')
