@@ -333,8 +333,8 @@ class _Stated:
 _REPORTED_LEAD = re.compile(r"^.{0,240}? reported(?:, as did .{0,160}?)?: (?=[\u201c\"])")
 
 
-# The surname as the subject ("Nichols did not rule") or the speaker ("..., Snipes said").
-# A surname opening the sentence, or before any speech verb ("…," Thomas wrote.)
+# The surname as the subject ("Nichols did not rule") or the speaker, before any speech verb
+# ("..., Snipes said", '"…," Thomas wrote.').
 _SURNAME_SPEAKS = re.compile(
     r"^([A-Z][a-z]{2,}) (?=[a-z])|(?<=\s)([A-Z][a-z]{2,}) "
     rf"(?=(?:{'|'.join(sorted(word_list('speech_verbs')))})\b)"
