@@ -290,9 +290,12 @@ def dangling_reference(text: str) -> Problem | None:
     # A shell noun with its content right after it ("The claim that ...", "The decision to
     # ...", "The report by ...") says what it is about (Schmid's N-that / N-to pattern).
     # So does one with "is" and its content after it ("The question is whether ...").
-    stated = third in {"is", "was"} and bool({*told} & _COMPLEMENTIZERS - {"to"})
-    if following in word_list("result_nouns"):
-        stated = False  # "The upshot is that ...": the upshot of something told before
+    # Not a noun of result: "The upshot is that ..." is the upshot of something told before.
+    stated = (
+        third in {"is", "was"}
+        and bool({*told} & _COMPLEMENTIZERS - {"to"})
+        and following not in word_list("result_nouns")
+    )
     if (
         words[0] in {"the", "such"}
         and following in word_list("shell_nouns") | word_list("result_nouns")

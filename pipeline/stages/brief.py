@@ -587,13 +587,18 @@ def _drops(candidate: str, source: str, needed: frozenset[str]) -> bool:
     return bool(needed and (names_in(source) & needed) - names_in(candidate))
 
 
-def _adds_words(draft: str, pick: Pick, articles: dict[int, Article]) -> bool:
-    """Whether a model draft says more than its group's quotes: more than `MAX_NEW_TERMS`
-    content words that none of them holds (speech verbs and the outlets' names aside). The
-    model shortens and neutralises; what it adds is its own claim."""
+def _quoted_terms(pick: Pick, articles: dict[int, Article]) -> set[str]:
+    """The content words a model draft of the group may use: those of its quotes, its
+    outlets' names and the speech verbs."""
     quoted = set().union(*(term_set(c.quote) for c in pick.claims))
     outlets = " ".join(source_name(articles[a]) for a in pick.group.article_ids if a in articles)
-    allowed = quoted | term_set(outlets) | term_set(" ".join(credit_verbs()))
+    return quoted | term_set(outlets) | term_set(" ".join(credit_verbs()))
+
+
+def _adds_words(draft: str, allowed: set[str]) -> bool:
+    """Whether a model draft says more than its group's quotes: more than `MAX_NEW_TERMS`
+    content words outside `allowed` (`_quoted_terms`). The model shortens and neutralises;
+    what it adds is its own claim."""
     return len(term_set(draft) - allowed) > MAX_NEW_TERMS
 
 
@@ -609,6 +614,7 @@ def _state_keeping(
     fallback tries `claims` (default: the group's best claims)."""
     rejected = 0
     source = pick.claims[0].quote
+    allowed = _quoted_terms(pick, articles)
     if drafts and (points_back(source) or _unspoken_for(pick.claims[0], articles)):
         # "That shooting resulted in ..." drafted as "Shooting resulted in ...": a rewording
         # hides the reference to an earlier sentence but cannot say what it refers to; and
@@ -618,7 +624,7 @@ def _state_keeping(
         for candidate in [c for c in (compressed(clean(draft)), draft) if c]:
             if _drops(candidate, source, needed) or _headlinese(candidate, source):
                 continue
-            if _adds_words(candidate, pick, articles):
+            if _adds_words(candidate, allowed):
                 continue
             attempt = _try(candidate, pick, articles)
             new = not _retells(attempt.text, said)
@@ -637,7 +643,7 @@ def _state_keeping(
         for candidate in dict.fromkeys([*shorter, claim.quote, claim.text]):
             if _drops(candidate, claim.quote, needed):
                 continue
-            if candidate == claim.text != claim.quote and _adds_words(candidate, pick, articles):
+            if candidate == claim.text != claim.quote and _adds_words(candidate, allowed):
                 continue  # the extract stage's restatement is the model's words too
             attempt = _try(candidate, pick, articles)
             if _retells(attempt.text, said) or _unintroduced(attempt.text, said, articles):
